@@ -1,0 +1,33 @@
+import type { ClientMetadata } from 'oidc-provider';
+
+/** A protected resource (an MCP server) this AS issues tokens for, named by its RFC 8707 indicator. */
+export interface DevResource {
+  /** The resource indicator: the MCP server's canonical URL, e.g. `http://127.0.0.1:3000/mcp`. */
+  readonly uri: string;
+  /** Scopes a client may ask for at this resource. */
+  readonly scopes: readonly string[];
+  /** `jwt` (RFC 9068, default) or `opaque` (verified by RFC 7662 introspection). */
+  readonly format?: 'jwt' | 'opaque';
+  /** Access-token lifetime in seconds. Default 3600. */
+  readonly accessTokenTTL?: number;
+}
+
+export interface DevAuthorizationServerOptions {
+  /** Interface to listen on. Default `127.0.0.1`: this server is for development only. */
+  readonly host?: string;
+  /** Port; default 0 (an ephemeral port). */
+  readonly port?: number;
+  /** The resources to issue tokens for. */
+  readonly resources: readonly DevResource[];
+  /** Pre-registered clients (confidential resource servers that introspect, machine clients, …). */
+  readonly clients?: readonly ClientMetadata[];
+  /**
+   * `auto` approves every login and consent as `subject` (headless runs and tests). `browser` would
+   * show real pages; until it lands, `auto` is the only mode.
+   */
+  readonly interactions?: 'auto';
+  /** The account every auto-approved login signs in as. Default `demo-user`. */
+  readonly subject?: string;
+  /** Refresh-token lifetime in seconds. Default 1 day. */
+  readonly refreshTokenTTL?: number;
+}

@@ -1,0 +1,162 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { DevAuthorizationServerOptions, DevResource } from './options.js';
+
+export interface DevAuthorizationServer {
+  /** The issuer identifier, e.g. `http://127.0.0.1:43121`. */
+  readonly issuer: string;
+  /** The underlying oidc-provider, for tests that need to reach in (revoking a grant, adding clients). */
+  readonly provider: Provider;
+  /** Requests received per pathname since start, counted at the server (not in the client under test). */
+  requestCount(pathname: string): number;
+  close(): Promise<void>;
+}
+
+/** Starts a development-only authorization server on loopback. Fresh signing keys at each start. */
+export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
+  const host = options.host ?? '127.0.0.1';
+  const subject = options.subject ?? 'demo-user';
+  const counts = new Map<string, number>();
+
+  // Listen first: the issuer must contain the real port before the provider is built.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
+  const server = createServer((req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    counts.set(pathname, (counts.get(pathname) ?? 0) + 1);
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const provider = new Provider(issuer, await configuration(options, subject));
+  // Loopback over plain HTTP is the point of this server; oidc-provider only needs to know it is not behind a proxy.
+  provider.proxy = false;
+  const callback = provider.callback();
+  handler = (req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (pathname.startsWith('/interaction/')) {
+      autoApprove(provider, req, res, subject).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+      });
+      return;
+    }
+    callback(req, res);
+  };
+
+  return {
+    issuer,
+    provider,
+    requestCount: (pathname) => counts.get(pathname) ?? 0,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+async function configuration(options: DevAuthorizationServerOptions, subject: string): Promise<Configuration> {
+  const resources = new Map<string, DevResource>(options.resources.map((r) => [r.uri, r]));
+  const resourceScopes = [...new Set(options.resources.flatMap((r) => r.scopes))];
+  const rsa = await generateKeyPair('RS256', { extractable: true });
+  const ec = await generateKeyPair('ES256', { extractable: true });
+  const keys = [
+    { ...(await exportJWK(ec.privateKey)), kid: `es-${Date.now().toString(36)}`, alg: 'ES256', use: 'sig' },
+    { ...(await exportJWK(rsa.privateKey)), kid: `rs-${Date.now().toString(36)}`, alg: 'RS256', use: 'sig' },
+  ];
+
+  return {
+    clients: options.clients ? [...options.clients] : [],
+    jwks: { keys },
+    scopes: ['openid', 'offline_access', ...resourceScopes],
+    claims: { openid: ['sub'] },
+    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    ttl: {
+      AccessToken: (_ctx, token) => resources.get(token.aud as string)?.accessTokenTTL ?? 3600,
+      ClientCredentials: (_ctx, token) => resources.get(token.aud as string)?.accessTokenTTL ?? 3600,
+      RefreshToken: options.refreshTokenTTL ?? 86_400,
+      Interaction: 3600,
+      Session: 86_400,
+      Grant: 86_400,
+    },
+    // Refresh tokens for every client that registered the grant (oidc-provider's default also wants
+    // `offline_access`), rotated on every use so clients must keep the newest (OAuth 2.1 §4.3.1).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: () => true,
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
+    features: {
+      devInteractions: { enabled: false },
+      introspection: {
+        enabled: true,
+        // Only confidential clients (resource servers) may introspect.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      registration: { enabled: true, initialAccessToken: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? options.resources[0]?.uri,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          const resource = resources.get(indicator);
+          if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          const scope = resource.scopes.join(' ');
+          return resource.format === 'opaque'
+            ? { scope, audience: resource.uri, accessTokenFormat: 'opaque', accessTokenTTL: resource.accessTokenTTL ?? 3600 }
+            : {
+                scope,
+                audience: resource.uri,
+                accessTokenFormat: 'jwt',
+                accessTokenTTL: resource.accessTokenTTL ?? 3600,
+                jwt: { sign: { alg: 'ES256' } },
+              };
+        },
+      },
+    },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA', 'HS256'],
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'application/json';
+      ctx.body = out;
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    cookies: { keys: [crypto.randomUUID()] },
+    conformIdTokenClaims: false,
+    clientBasedCORS: () => true,
+  };
+}
+
+/** Approves the login and every requested scope and resource, as `subject`. */
+async function autoApprove(provider: Provider, req: IncomingMessage, res: ServerResponse, subject: string): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  const { prompt, params, session } = details;
+  if (prompt.name === 'login') {
+    await provider.interactionFinished(req, res, { login: { accountId: subject } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  const grant = details.grantId
+    ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId: session!.accountId, clientId: params['client_id'] as string }))
+    : new provider.Grant({ accountId: session!.accountId, clientId: params['client_id'] as string });
+  const missing = prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}

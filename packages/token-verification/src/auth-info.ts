@@ -1,0 +1,37 @@
+/**
+ * What a successful verification yields. A superset of the MCP TypeScript SDK's `AuthInfo`
+ * (`token`, `clientId`, `scopes`, `expiresAt`, `resource`, `extra`), so it can be set on `req.auth`
+ * and reach tool handlers as `extra.authInfo` unchanged.
+ */
+export interface AuthInfo {
+  /** The access token as presented. Never log it. */
+  readonly token: string;
+  /** `client_id`, else `azp` (RFC 9068 §2.2); `''` when the token names no client. */
+  readonly clientId: string;
+  /** Granted scopes, de-duplicated, in the order the token lists them. */
+  readonly scopes: string[];
+  /** Expiry in seconds since the epoch (`exp`). */
+  readonly expiresAt?: number;
+  /** The resource (RFC 8707) this token was verified for: the configured audience that matched. */
+  readonly resource?: URL;
+  /** `sub`, when present. */
+  readonly subject?: string;
+  /** `iss`, when present. */
+  readonly issuer?: string;
+  /** Every verified claim (JWT payload or introspection response). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** Free-form data for the application; the MCP SDK passes it through. */
+  readonly extra?: Record<string, unknown>;
+}
+
+/** Per-call context a verifier may use. */
+export interface VerifyContext {
+  /** Aborts network work (JWKS fetch, introspection) done for this call. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A verifier: a plain function, so one instance can serve many services (an MCP server, a gateway,
+ * a queue worker). It resolves with the `AuthInfo` or rejects with a `TokenVerificationError`.
+ */
+export type TokenVerifier = (token: string, context?: VerifyContext) => Promise<AuthInfo>;
