@@ -28,6 +28,19 @@ export interface DevAuthorizationServerOptions {
   readonly interactions?: 'auto';
   /** The account every auto-approved login signs in as. Default `demo-user`. */
   readonly subject?: string;
+  /**
+   * Let a dynamically registered client ask for any scope of a resource, whatever `scope` it
+   * registered with. Default `true`: the MCP SDK 1.x client registers the scope of the first
+   * challenge as its own, and oidc-provider would then refuse every later step-up (`invalid_scope`).
+   */
+  readonly anyResourceScope?: boolean;
+  /**
+   * OAuth Client ID Metadata Documents (oidc-provider's experimental `clientIdMetadataDocument`,
+   * draft-02): client IDs that are https URLs are fetched and used as the client's metadata.
+   * oidc-provider refuses special-use addresses (loopback included) when it fetches them, so tests
+   * on 127.0.0.1 pass a `fetch` that reaches their local https server (and trusts its certificate).
+   */
+  readonly clientIdMetadataDocuments?: { readonly fetch?: typeof fetch };
   /** Refresh-token lifetime in seconds. Default 1 day. */
   readonly refreshTokenTTL?: number;
 }

@@ -31,12 +31,19 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const provider = new Provider(issuer, await configuration(options, subject));
+  const resourceScopes = new Set(options.resources.flatMap((r) => r.scopes));
+  const provider = new Provider(issuer, await configuration(options));
   // Loopback over plain HTTP is the point of this server; oidc-provider only needs to know it is not behind a proxy.
   provider.proxy = false;
   const callback = provider.callback();
   handler = (req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (pathname === '/reg' && req.method === 'POST' && (options.anyResourceScope ?? true)) {
+      withoutResourceScopes(req, resourceScopes)
+        .then(() => callback(req, res))
+        .catch((error: unknown) => res.writeHead(400, { 'content-type': 'text/plain' }).end(String(error)));
+      return;
+    }
     if (pathname.startsWith('/interaction/')) {
       autoApprove(provider, req, res, subject).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
@@ -58,7 +65,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   };
 }
 
-async function configuration(options: DevAuthorizationServerOptions, subject: string): Promise<Configuration> {
+async function configuration(options: DevAuthorizationServerOptions): Promise<Configuration> {
   const resources = new Map<string, DevResource>(options.resources.map((r) => [r.uri, r]));
   const resourceScopes = [...new Set(options.resources.flatMap((r) => r.scopes))];
   const rsa = await generateKeyPair('RS256', { extractable: true });
@@ -102,6 +109,9 @@ async function configuration(options: DevAuthorizationServerOptions, subject: st
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
       registration: { enabled: true, initialAccessToken: false },
+      ...(options.clientIdMetadataDocuments
+        ? { clientIdMetadataDocument: { enabled: true, ack: 'draft-02' as const } }
+        : {}),
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf ?? options.resources[0]?.uri,
@@ -131,6 +141,7 @@ async function configuration(options: DevAuthorizationServerOptions, subject: st
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: [crypto.randomUUID()] },
+    ...(options.clientIdMetadataDocuments?.fetch ? { fetch: withoutDispatcher(options.clientIdMetadataDocuments.fetch) } : {}),
     conformIdTokenClaims: false,
     clientBasedCORS: () => true,
   };
@@ -159,4 +170,41 @@ async function autoApprove(provider: Provider, req: IncomingMessage, res: Server
   }
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
+/**
+ * Drops resource scopes from a registration request's `scope`, so the client's registered scope does
+ * not become an allowlist for resource scopes (oidc-provider enforces `client.scope` on every request).
+ * oidc-provider then reads the rewritten body from `req.body`.
+ */
+async function withoutResourceScopes(req: IncomingMessage, resourceScopes: ReadonlySet<string>): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 56 * 1024) throw new Error('registration request too large');
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks).toString('utf8');
+  let body = raw;
+  try {
+    const metadata = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof metadata['scope'] === 'string') {
+      const kept = metadata['scope'].split(' ').filter((scope) => scope && !resourceScopes.has(scope));
+      if (kept.length) metadata['scope'] = kept.join(' ');
+      else delete metadata['scope'];
+      body = JSON.stringify(metadata);
+    }
+  } catch {
+    // Not JSON: oidc-provider answers invalid_request itself from the untouched body.
+  }
+  (req as IncomingMessage & { body?: string }).body = body;
+}
+
+/** oidc-provider passes its own SSRF-guarding dispatcher; a test's fetch brings its own. */
+function withoutDispatcher(fetchImpl: typeof fetch): typeof fetch {
+  return (input, init) => {
+    const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+    return fetchImpl(input, rest);
+  };
 }
