@@ -22,10 +22,10 @@ export interface DevAuthorizationServerOptions {
   /** Pre-registered clients (confidential resource servers that introspect, machine clients, …). */
   readonly clients?: readonly ClientMetadata[];
   /**
-   * `auto` approves every login and consent as `subject` (headless runs and tests). `browser` would
-   * show real pages; until it lands, `auto` is the only mode.
+   * `auto` (default) signs in as `subject` and approves every consent (headless runs and tests);
+   * `browser` shows a sign-in page and a consent page naming the client, redirect URI and scopes.
    */
-  readonly interactions?: 'auto';
+  readonly interactions?: 'auto' | 'browser';
   /** The account every auto-approved login signs in as. Default `demo-user`. */
   readonly subject?: string;
   /**

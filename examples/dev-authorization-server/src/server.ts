@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { autoApprove, browserInteraction } from './interactions.js';
 import type { DevAuthorizationServerOptions, DevResource } from './options.js';
 
 export interface DevAuthorizationServer {
@@ -45,8 +46,12 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       return;
     }
     if (pathname.startsWith('/interaction/')) {
-      autoApprove(provider, req, res, subject).catch((error: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+      const interaction = options.interactions === 'browser' ? browserInteraction(provider, req, res) : autoApprove(provider, req, res, subject);
+      interaction.catch((error: unknown) => {
+        // oidc-provider's errors carry their status (a missing interaction cookie is a 400).
+        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain' });
+        res.end(status === 500 ? 'interaction failed' : String((error as Error).message));
       });
       return;
     }
@@ -145,31 +150,6 @@ async function configuration(options: DevAuthorizationServerOptions): Promise<Co
     conformIdTokenClaims: false,
     clientBasedCORS: () => true,
   };
-}
-
-/** Approves the login and every requested scope and resource, as `subject`. */
-async function autoApprove(provider: Provider, req: IncomingMessage, res: ServerResponse, subject: string): Promise<void> {
-  const details = await provider.interactionDetails(req, res);
-  const { prompt, params, session } = details;
-  if (prompt.name === 'login') {
-    await provider.interactionFinished(req, res, { login: { accountId: subject } }, { mergeWithLastSubmission: false });
-    return;
-  }
-  const grant = details.grantId
-    ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId: session!.accountId, clientId: params['client_id'] as string }))
-    : new provider.Grant({ accountId: session!.accountId, clientId: params['client_id'] as string });
-  const missing = prompt.details as {
-    missingOIDCScope?: string[];
-    missingOIDCClaims?: string[];
-    missingResourceScopes?: Record<string, string[]>;
-  };
-  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-    grant.addResourceScope(indicator, scopes.join(' '));
-  }
-  const grantId = await grant.save();
-  await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
 /**
