@@ -23,5 +23,6 @@ export default {
   },
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  setupFiles: ['<rootDir>/test/jest-setup.ts'],
   testTimeout: 30_000,
 };
