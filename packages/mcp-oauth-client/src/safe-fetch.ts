@@ -1,0 +1,232 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, isIP, type LookupFunction as NodeLookupFunction } from 'node:net';
+import { McpOAuthError } from './errors.js';
+
+/** The `fetch` shape this package calls and returns. */
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** One resolved address. */
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+/** Resolves a host name to every address it has (like `dns.promises.lookup(host, { all: true })`). */
+export type HostLookup = (hostname: string) => Promise<readonly ResolvedAddress[]>;
+
+/** What a {@link SafeFetchTransport} is asked to send: one hop, already checked, pinned to `address`. */
+export interface TransportRequest {
+  readonly url: URL;
+  /** The checked address to connect to; the transport must not resolve the host name again (C-47). */
+  readonly address: ResolvedAddress;
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: Uint8Array | undefined;
+  readonly signal: AbortSignal;
+  readonly maxResponseBytes: number;
+}
+
+/** Sends one request without following redirects. The default uses `node:http`/`node:https`. */
+export type SafeFetchTransport = (request: TransportRequest) => Promise<Response>;
+
+/** Options of {@link createSafeFetch}. */
+export interface SafeFetchOptions {
+  /**
+   * INSECURE, development and test only: allow `http:` and `https:` to loopback hosts (`localhost`,
+   * `127.0.0.0/8`, `::1`). Without it every loopback target is refused, whatever the scheme (C-44).
+   * Default `false`.
+   */
+  readonly allowInsecureLoopback?: boolean;
+  /** DNS resolution. Default `dns.promises.lookup(host, { all: true })`. Inject to test refusals offline. */
+  readonly lookup?: HostLookup;
+  /** How one checked hop is sent. Default: `node:http(s)` connecting to the checked address only. */
+  readonly transport?: SafeFetchTransport;
+  /** Redirect hops followed (each one checked again, C-46). Default 5. */
+  readonly maxRedirects?: number;
+  /** Largest response body accepted, in bytes. Default 1 MiB. */
+  readonly maxResponseBytes?: number;
+  /** Time allowed for a whole request including redirects and body, in ms. Default 10 000. */
+  readonly timeoutMs?: number;
+}
+
+// Ranges never fetched from a non-loopback host name (C-45, RFC 6890 special-purpose registries).
+const BLOCKED = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
+  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) BLOCKED.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+] as const) BLOCKED.addSubnet(net, prefix, 'ipv6');
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** True when `address` is in a private, loopback, link-local, cloud-metadata or otherwise special range (C-45). */
+export function isBlockedAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return true;
+  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** True for a loopback address (`127.0.0.0/8`, `::1`). */
+export function isLoopbackAddress(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** The host name without IPv6 brackets. The WHATWG URL parser has already normalised IPv4 forms (octal, hex). */
+function bareHostname(url: URL): string {
+  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+/** True when the URL names a loopback host: `localhost`, `*.localhost` (RFC 6761 §6.3) or a loopback literal. */
+export function isLoopbackHost(url: URL): boolean {
+  const host = bareHostname(url).toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
+}
+
+/**
+ * The pure half of the guard: refuses a URL by scheme and host before any I/O (C-44, C-48).
+ * `https:` anywhere public; loopback only with `allowInsecureLoopback`; no credentials in the URL.
+ */
+export function assertFetchableUrl(url: URL, options: Pick<SafeFetchOptions, 'allowInsecureLoopback'> = {}): void {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new McpOAuthError('ssrf_blocked', `Refusing to fetch ${url.protocol} URL ${url.origin}: only https is allowed`);
+  }
+  if (url.username || url.password) {
+    throw new McpOAuthError('ssrf_blocked', `Refusing to fetch a URL with credentials (${url.host})`);
+  }
+  const loopback = isLoopbackHost(url);
+  if (loopback && !options.allowInsecureLoopback) {
+    throw new McpOAuthError('ssrf_blocked', `Refusing to fetch loopback URL ${url.origin}; set allowInsecureLoopback for local development`);
+  }
+  if (url.protocol === 'http:' && !loopback) {
+    throw new McpOAuthError('ssrf_blocked', `Refusing to fetch ${url.origin} over plain http: only https is allowed for non-loopback hosts`);
+  }
+}
+
+/**
+ * The address half of the guard: every resolved address must be public for a public host name, and
+ * loopback for a loopback host name (so `localhost` cannot be rebound to 10.0.0.5, nor `evil.example` to 127.0.0.1).
+ */
+export function assertResolvedAddresses(url: URL, addresses: readonly ResolvedAddress[]): void {
+  if (addresses.length === 0) throw new McpOAuthError('fetch_failed', `No address for ${url.hostname}`);
+  const loopback = isLoopbackHost(url);
+  for (const { address } of addresses) {
+    if (loopback ? !isLoopbackAddress(address) : isBlockedAddress(address)) {
+      throw new McpOAuthError('ssrf_blocked', `Refusing to fetch ${url.origin}: it resolves to the non-public address ${address}`);
+    }
+  }
+}
+
+const defaultLookup: HostLookup = async (hostname) =>
+  (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+
+/** Sends one hop with node:http(s), connecting to the pre-checked address only (DNS pinned between check and use). */
+export const nodeTransport: SafeFetchTransport = (req) =>
+  new Promise<Response>((resolve, reject) => {
+    const pinned: NodeLookupFunction = ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
+      if (opts.all) cb(null, [{ address: req.address.address, family: req.address.family }]);
+      else cb(null, req.address.address, req.address.family);
+    }) as unknown as NodeLookupFunction;
+    const send = req.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers: Record<string, string | string[]> = {};
+    req.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    if (req.body) headers['content-length'] = String(req.body.byteLength);
+    const outgoing = send(req.url, { method: req.method, headers, lookup: pinned, signal: req.signal }, (res: IncomingMessage) => {
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > req.maxResponseBytes) {
+        res.destroy();
+        reject(new McpOAuthError('fetch_failed', `Response from ${req.url.origin} is larger than ${req.maxResponseBytes} bytes`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > req.maxResponseBytes) {
+          res.destroy();
+          reject(new McpOAuthError('fetch_failed', `Response from ${req.url.origin} is larger than ${req.maxResponseBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', reject);
+      res.on('end', () => {
+        const responseHeaders = new Headers();
+        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        const status = res.statusCode ?? 500;
+        const nullBody = status === 204 || status === 205 || status === 304;
+        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }));
+      });
+    });
+    outgoing.on('error', reject);
+    outgoing.end(req.body);
+  });
+
+async function bodyBytes(body: RequestInit['body']): Promise<Uint8Array | undefined> {
+  if (body === undefined || body === null) return undefined;
+  return new Uint8Array(await new Response(body).arrayBuffer());
+}
+
+/**
+ * A `fetch` with an SSRF guard, used for everything this package fetches on its own (metadata,
+ * registration, token and authorization endpoints) — C-43…C-47. Per hop: scheme and host checked
+ * ({@link assertFetchableUrl}), the name resolved through `lookup` and every address checked
+ * ({@link assertResolvedAddresses}), the connection pinned to a checked address; redirects followed
+ * by hand (never for `redirect: 'manual'`), each hop checked again; size and time limits.
+ */
+export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
+  const lookup = options.lookup ?? defaultLookup;
+  const transport = options.transport ?? nodeTransport;
+  const maxRedirects = options.maxRedirects ?? 5;
+  const maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new McpOAuthError('invalid_options', 'maxRedirects must be a non-negative integer');
+
+  return async (input, init = {}) => {
+    let url = new URL(String(input instanceof URL ? input.href : input));
+    let method = (init.method ?? 'GET').toUpperCase();
+    const headers = new Headers(init.headers);
+    let body = await bodyBytes(init.body);
+    const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    for (let hop = 0; ; hop++) {
+      assertFetchableUrl(url, options);
+      const host = bareHostname(url);
+      const addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await lookup(host);
+      assertResolvedAddresses(url, addresses);
+      let response: Response;
+      try {
+        response = await transport({ url, address: addresses[0]!, method, headers: new Headers(headers), body, signal, maxResponseBytes });
+      } catch (error) {
+        if (error instanceof McpOAuthError) throw error;
+        throw new McpOAuthError('fetch_failed', `Request to ${url.origin}${url.pathname} failed`, { cause: error });
+      }
+      const location = response.headers.get('location');
+      if (init.redirect === 'manual' || ![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
+      if (init.redirect === 'error') throw new McpOAuthError('fetch_failed', `Unexpected redirect from ${url.origin}${url.pathname}`);
+      if (hop >= maxRedirects) throw new McpOAuthError('fetch_failed', `Too many redirects fetching ${url.origin}${url.pathname}`);
+      const next = new URL(location, url);
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        headers.delete('content-type');
+      }
+      // Never carry credentials to another origin.
+      if (next.origin !== url.origin) {
+        headers.delete('authorization');
+        headers.delete('cookie');
+        headers.delete('dpop');
+      }
+      url = next;
+    }
+  };
+}

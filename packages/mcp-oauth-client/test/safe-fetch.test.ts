@@ -1,0 +1,165 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { McpOAuthError } from '../src/errors.js';
+import { createSafeFetch, isBlockedAddress, type HostLookup, type TransportRequest } from '../src/safe-fetch.js';
+
+/** A transport that records what it was asked to send and never connects anywhere. */
+function recordingTransport(respond: (req: TransportRequest) => Response = () => Response.json({ ok: true })) {
+  const attempts: TransportRequest[] = [];
+  return { attempts, transport: async (req: TransportRequest) => (attempts.push(req), respond(req)) };
+}
+const resolvesTo = (...addresses: string[]): HostLookup => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+
+async function refusal(promise: Promise<unknown>): Promise<McpOAuthError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(McpOAuthError);
+  return error as McpOAuthError;
+}
+
+describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
+  it.each([
+    ['10.0.0.5 (RFC 1918)', '10.0.0.5'],
+    ['169.254.169.254 (cloud metadata)', '169.254.169.254'],
+    ['192.168.1.1 (RFC 1918)', '192.168.1.1'],
+    ['172.16.3.4 (RFC 1918)', '172.16.3.4'],
+    ['127.0.0.1 (loopback behind a public name: DNS rebinding)', '127.0.0.1'],
+    ['fe80::1 (link-local)', 'fe80::1'],
+    ['fd00::1 (unique local)', 'fd00::1'],
+    ['::ffff:10.0.0.5 (IPv4-mapped)', '::ffff:10.0.0.5'],
+    ['100.64.0.1 (CGNAT)', '100.64.0.1'],
+  ])('C-45 refuses a public host name resolving to %s', async (_title, address) => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ lookup: resolvesTo(address), transport });
+    expect((await refusal(fetch('https://as.example.com/.well-known/oauth-authorization-server'))).code).toBe('ssrf_blocked');
+    expect(attempts).toHaveLength(0);
+  });
+
+  it('C-45 refuses when any one of several addresses is private', async () => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ lookup: resolvesTo('93.184.215.14', '10.0.0.5'), transport });
+    expect((await refusal(fetch('https://as.example.com/'))).code).toBe('ssrf_blocked');
+    expect(attempts).toHaveLength(0);
+  });
+
+  it.each([
+    ['decimal', 'https://167772165/'],
+    ['hex', 'https://0xa000005/'],
+    ['octal', 'https://012.0.0.5/'],
+    ['short form', 'https://10.5/'],
+    ['metadata literal', 'https://169.254.169.254/latest/meta-data/'],
+    ['IPv6 literal', 'https://[fe80::1]/'],
+  ])('C-45 refuses private IP literals in %s form without any lookup', async (_title, url) => {
+    const { attempts, transport } = recordingTransport();
+    let lookups = 0;
+    const fetch = createSafeFetch({ lookup: async () => (lookups++, []), transport });
+    expect((await refusal(fetch(url))).code).toBe('ssrf_blocked');
+    expect(attempts).toHaveLength(0);
+    expect(lookups).toBe(0);
+  });
+
+  it.each([
+    ['plain http to a public host', 'http://as.example.com/token'],
+    ['file:', 'file:///etc/passwd'],
+    ['javascript:', 'javascript:alert(1)'],
+    ['data:', 'data:text/plain,hi'],
+    ['credentials in the URL', 'https://user:pass@as.example.com/'],
+  ])('C-44 refuses %s', async (_title, url) => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ lookup: resolvesTo('93.184.215.14'), transport });
+    expect((await refusal(fetch(url))).code).toBe('ssrf_blocked');
+    expect(attempts).toHaveLength(0);
+  });
+
+  it('C-44 refuses loopback without allowInsecureLoopback, even over https', async () => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ transport });
+    for (const url of ['http://127.0.0.1:8080/', 'https://localhost/', 'http://[::1]/', 'http://app.localhost/']) {
+      expect((await refusal(fetch(url))).code).toBe('ssrf_blocked');
+    }
+    expect(attempts).toHaveLength(0);
+  });
+
+  it('C-45 refuses "localhost" resolving to a non-loopback address even with allowInsecureLoopback', async () => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ allowInsecureLoopback: true, lookup: resolvesTo('10.0.0.5'), transport });
+    expect((await refusal(fetch('http://localhost:3000/mcp'))).code).toBe('ssrf_blocked');
+    expect(attempts).toHaveLength(0);
+  });
+
+  it('C-46 checks every redirect hop: a public URL redirecting to the metadata service is refused', async () => {
+    const { attempts, transport } = recordingTransport(() => new Response(null, { status: 302, headers: { location: 'https://metadata.internal/latest' } }));
+    const lookup: HostLookup = async (host) => [{ address: host === 'as.example.com' ? '93.184.215.14' : '169.254.169.254', family: 4 }];
+    const fetch = createSafeFetch({ lookup, transport });
+    expect((await refusal(fetch('https://as.example.com/.well-known/openid-configuration'))).code).toBe('ssrf_blocked');
+    expect(attempts.map((a) => a.url.hostname)).toEqual(['as.example.com']);
+  });
+
+  it('C-47 pins the connection to the checked address', async () => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ lookup: resolvesTo('93.184.215.14'), transport });
+    await fetch('https://as.example.com/x');
+    expect(attempts[0]?.address).toEqual({ address: '93.184.215.14', family: 4 });
+  });
+
+  it('C-46 caps redirects and drops credentials across origins', async () => {
+    let n = 0;
+    const { attempts, transport } = recordingTransport(() => new Response(null, { status: 307, headers: { location: `https://hop${++n}.example.com/` } }));
+    const fetch = createSafeFetch({ lookup: resolvesTo('93.184.215.14'), transport, maxRedirects: 2 });
+    expect((await refusal(fetch('https://as.example.com/', { headers: { authorization: 'Bearer secret' } }))).code).toBe('fetch_failed');
+    expect(attempts).toHaveLength(3);
+    expect(attempts[0]?.headers.get('authorization')).toBe('Bearer secret');
+    expect(attempts[1]?.headers.get('authorization')).toBeNull();
+  });
+
+  it('returns a redirect as-is with redirect: "manual"', async () => {
+    const { transport } = recordingTransport(() => new Response(null, { status: 302, headers: { location: 'https://10.0.0.5/' } }));
+    const fetch = createSafeFetch({ lookup: resolvesTo('93.184.215.14'), transport });
+    expect((await fetch('https://as.example.com/', { redirect: 'manual' })).status).toBe(302);
+  });
+
+  it('isBlockedAddress covers the C-45 list and leaves public addresses alone', () => {
+    for (const a of ['10.1.2.3', '172.31.0.1', '192.168.0.1', '127.0.0.1', '169.254.169.254', '::1', 'fc00::1', 'fe80::1', '0.0.0.0']) expect(isBlockedAddress(a)).toBe(true);
+    for (const a of ['93.184.215.14', '2606:2800:220:1::1', '8.8.8.8']) expect(isBlockedAddress(a)).toBe(false);
+    expect(isBlockedAddress('not-an-ip')).toBe(true);
+  });
+});
+
+describe('createSafeFetch over real loopback HTTP (allowInsecureLoopback)', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/big') res.end('x'.repeat(4096));
+      else if (req.url === '/hang') return;
+      else if (req.url === '/redirect') res.writeHead(302, { location: '/json' }).end();
+      else if (req.url === '/escape') res.writeHead(302, { location: 'http://10.0.0.5/' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('fetches, follows a same-host redirect and keeps repeated headers', async () => {
+    const fetch = createSafeFetch({ allowInsecureLoopback: true });
+    const response = await fetch(`${base}/redirect`);
+    expect(await response.json()).toEqual({ ok: true });
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+  });
+  it('refuses a loopback redirect to a private address', async () => {
+    const fetch = createSafeFetch({ allowInsecureLoopback: true });
+    expect((await refusal(fetch(`${base}/escape`))).code).toBe('ssrf_blocked');
+  });
+  it('enforces the size limit', async () => {
+    const fetch = createSafeFetch({ allowInsecureLoopback: true, maxResponseBytes: 1000 });
+    expect((await refusal(fetch(`${base}/big`))).code).toBe('fetch_failed');
+  });
+  it('enforces the timeout', async () => {
+    const fetch = createSafeFetch({ allowInsecureLoopback: true, timeoutMs: 200 });
+    expect((await refusal(fetch(`${base}/hang`))).code).toBe('fetch_failed');
+  });
+});
