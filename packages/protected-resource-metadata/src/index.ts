@@ -1,1 +1,10 @@
-export {};
+export { defineProtectedResource } from './protected-resource.js';
+export type { ProtectedResource, ProtectedResourceMetadataDocument, ProtectedResourceOptions } from './protected-resource.js';
+export { protectedResourceMetadata } from './metadata-middleware.js';
+export type { ProtectedResourceMetadataOptions } from './metadata-middleware.js';
+export type { SignedMetadataOptions } from './signed-metadata.js';
+export { authorizationServerMetadataMirror } from './authorization-server-mirror.js';
+export type { AuthorizationServerMetadataMirrorOptions } from './authorization-server-mirror.js';
+export type { NextFunction, NodeMiddleware } from './http.js';
+export { canonicalResource, isLoopbackHost, sameResource } from './urls.js';
+export { isScopeToken, validateScopes } from './scope-token.js';

@@ -1,0 +1,133 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigurationError } from '@portcullis/token-verification';
+import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
+import { parseConfiguredUrl } from './urls.js';
+
+/** Options of {@link authorizationServerMetadataMirror}. */
+export interface AuthorizationServerMetadataMirrorOptions {
+  /** The issuer whose RFC 8414 metadata is mirrored. */
+  readonly issuer: URL | string;
+  /** Seconds a fetched document is served before it is fetched again. Default 300. */
+  readonly maxAge?: number;
+  /** Milliseconds to wait for the issuer. Default 5000. */
+  readonly timeout?: number;
+  /** The `fetch` to use. Default `globalThis.fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+const MIRROR_PATH = '/.well-known/oauth-authorization-server';
+
+/**
+ * Mirrors the authorization server's RFC 8414 metadata at this origin's
+ * `/.well-known/oauth-authorization-server`, for MCP clients of spec 2025-03-26 that look for it
+ * there (L-01, L-03). Off unless mounted: it serves another party's issuer from our origin.
+ *
+ * The document is fetched from the issuer (RFC 8414 §3.1 URL, then OpenID Connect Discovery),
+ * accepted only if its `issuer` equals the configured one (RFC 8414 §3.3), cached for `maxAge`
+ * seconds and refetched after; while the issuer is down a stale copy is served, and with no copy
+ * at all the answer is 503 with `Retry-After`.
+ */
+export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {
+  const issuerUrl = parseConfiguredUrl(options?.issuer, 'issuer', { noQuery: true });
+  const issuer = issuerUrl.pathname === '/' ? issuerUrl.origin : issuerUrl.href;
+  const maxAge = options.maxAge ?? 300;
+  const timeout = options.timeout ?? 5000;
+  if (!Number.isFinite(maxAge) || maxAge < 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'maxAge must be a number of seconds ≥ 0');
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'timeout must be a number of milliseconds > 0');
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+
+  const path = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname.replace(/\/$/, '');
+  const candidates = [
+    `${issuerUrl.origin}/.well-known/oauth-authorization-server${path}`,
+    `${issuerUrl.origin}/.well-known/openid-configuration${path}`,
+    ...(path ? [`${issuerUrl.origin}${path}/.well-known/openid-configuration`] : []),
+  ];
+
+  let cached: { body: string; fetchedAt: number } | undefined;
+  let inflight: Promise<void> | undefined;
+
+  async function fetchOnce(): Promise<void> {
+    const failures: string[] = [];
+    for (const url of candidates) {
+      let response: Response;
+      try {
+        response = await doFetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(timeout) });
+      } catch (error) {
+        failures.push(`${url}: ${(error as Error).message}`);
+        continue;
+      }
+      if (!response.ok) {
+        failures.push(`${url}: HTTP ${response.status}`);
+        await response.body?.cancel();
+        continue;
+      }
+      const json: unknown = await response.json();
+      if (json === null || typeof json !== 'object' || (json as { issuer?: unknown }).issuer !== issuer) {
+        // RFC 8414 §3.3: a document for another issuer must not be used.
+        failures.push(`${url}: issuer does not match ${issuer}`);
+        continue;
+      }
+      cached = { body: JSON.stringify(json), fetchedAt: now() };
+      return;
+    }
+    throw new Error(`Could not fetch authorization server metadata for ${issuer}: ${failures.join('; ')}`);
+  }
+
+  function refresh(): Promise<void> {
+    inflight ??= fetchOnce().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  }
+
+  return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
+    if (requestPathname(req) !== MIRROR_PATH) return next();
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, preflightHeaders()).end();
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: ALLOW, 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method_not_allowed' }));
+      return;
+    }
+    const fresh = cached !== undefined && now() - cached.fetchedAt < maxAge * 1000;
+    (fresh ? Promise.resolve() : refresh()).then(
+      () => send(req, res),
+      () => {
+        if (cached) send(req, res); // a stale copy beats none while the issuer is down
+        else {
+          res
+            .writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '5', 'access-control-allow-origin': '*' })
+            .end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The authorization server metadata is unavailable' }));
+        }
+      },
+    );
+  };
+
+  function send(req: IncomingMessage, res: ServerResponse): void {
+    const body = cached!.body;
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': `public, max-age=${maxAge}`,
+      'access-control-allow-origin': '*',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+}
+
+export const ALLOW = 'GET, HEAD, OPTIONS';
+
+/** CORS preflight answer for public, credential-less metadata. */
+export function preflightHeaders(): Record<string, string> {
+  return {
+    allow: ALLOW,
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': ALLOW,
+    'access-control-allow-headers': '*',
+    'access-control-max-age': '86400',
+  };
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import { generateKeyPair, jwtVerify } from 'jose';
+import { ConfigurationError } from '@portcullis/token-verification';
+import { defineProtectedResource, protectedResourceMetadata } from '../src/index.js';
+
+const AS = 'https://auth.example.com';
+const mcp = defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [AS], scopesSupported: ['mcp:tools'] });
+
+function appFor(...middleware: express.RequestHandler[]) {
+  const app = express();
+  app.use(...middleware);
+  app.use((_req, res) => {
+    res.status(404).json({ fallthrough: true });
+  });
+  return app;
+}
+
+describe('protectedResourceMetadata', () => {
+  it('S-02 S-04 S-05: serves the document at the path-inserted well-known URL with JSON, Cache-Control and CORS', async () => {
+    const res = await request(appFor(protectedResourceMetadata(mcp))).get('/.well-known/oauth-protected-resource/mcp');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.headers['cache-control']).toBe('public, max-age=3600');
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.body).toEqual({
+      resource: 'https://mcp.example.com/mcp',
+      authorization_servers: [AS],
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['mcp:tools'],
+    });
+  });
+
+  it('uses exact routes, never prefix matches: neighbours and the root fall through', async () => {
+    const app = appFor(protectedResourceMetadata(mcp));
+    for (const path of [
+      '/.well-known/oauth-protected-resource',
+      '/.well-known/oauth-protected-resource/mcp/',
+      '/.well-known/oauth-protected-resource/mcp/extra',
+      '/.well-known/oauth-protected-resource/mcpx',
+      '/.well-known/oauth-protected-resource/MCP',
+    ]) {
+      const res = await request(app).get(path);
+      expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 404, body: { fallthrough: true } });
+    }
+    expect((await request(app).get('/.well-known/oauth-protected-resource/mcp?x=1')).status).toBe(200);
+  });
+
+  it('S-04: serves a resource without a path at the root, and at both places with serveAtRoot', async () => {
+    const root = defineProtectedResource({ resource: 'https://api.example.com', authorizationServers: [AS] });
+    const res = await request(appFor(protectedResourceMetadata(root))).get('/.well-known/oauth-protected-resource');
+    expect(res.status).toBe(200);
+    expect(res.body.resource).toBe('https://api.example.com');
+
+    const both = defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [AS], serveAtRoot: true });
+    const app = appFor(protectedResourceMetadata(both));
+    expect((await request(app).get('/.well-known/oauth-protected-resource')).body.resource).toBe('https://mcp.example.com/mcp');
+    expect((await request(app).get('/.well-known/oauth-protected-resource/mcp')).body.resource).toBe('https://mcp.example.com/mcp');
+  });
+
+  it('works when mounted under a sub-router path (reads originalUrl)', async () => {
+    const app = express();
+    app.use('/.well-known', protectedResourceMetadata(mcp));
+    expect((await request(app).get('/.well-known/oauth-protected-resource/mcp')).status).toBe(200);
+  });
+
+  it('answers HEAD with headers and no body', async () => {
+    const res = await request(appFor(protectedResourceMetadata(mcp))).head('/.well-known/oauth-protected-resource/mcp');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(Number(res.headers['content-length'])).toBeGreaterThan(0);
+    expect(res.text).toBeUndefined();
+  });
+
+  it('answers an OPTIONS preflight with CORS *', async () => {
+    const res = await request(appFor(protectedResourceMetadata(mcp)))
+      .options('/.well-known/oauth-protected-resource/mcp')
+      .set('Origin', 'https://app.example')
+      .set('Access-Control-Request-Method', 'GET')
+      .set('Access-Control-Request-Headers', 'mcp-protocol-version');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.headers['access-control-allow-methods']).toBe('GET, HEAD, OPTIONS');
+    expect(res.headers['access-control-allow-headers']).toBe('*');
+  });
+
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH'] as const)('answers %s with 405 and Allow', async (method) => {
+    const agent = request(appFor(protectedResourceMetadata(mcp)));
+    const res = await agent[method.toLowerCase() as 'post' | 'put' | 'delete' | 'patch']('/.well-known/oauth-protected-resource/mcp');
+    expect(res.status).toBe(405);
+    expect(res.headers['allow']).toBe('GET, HEAD, OPTIONS');
+  });
+
+  it('serves several resources on one app, each at its own path', async () => {
+    const a = defineProtectedResource({ resource: 'https://mcp.example.com/a/mcp', authorizationServers: [AS], scopesSupported: ['a'] });
+    const b = defineProtectedResource({ resource: 'https://mcp.example.com/b/mcp', authorizationServers: ['https://b-auth.example.com'] });
+    const app = appFor(protectedResourceMetadata([a, b]));
+    const resA = await request(app).get('/.well-known/oauth-protected-resource/a/mcp');
+    const resB = await request(app).get('/.well-known/oauth-protected-resource/b/mcp');
+    expect(resA.body).toMatchObject({ resource: 'https://mcp.example.com/a/mcp', scopes_supported: ['a'] });
+    expect(resB.body).toMatchObject({ resource: 'https://mcp.example.com/b/mcp', authorization_servers: ['https://b-auth.example.com'] });
+  });
+
+  it('refuses two resources on the same well-known path', () => {
+    const a = defineProtectedResource({ resource: 'https://a.example.com/mcp', authorizationServers: [AS] });
+    const b = defineProtectedResource({ resource: 'https://b.example.com/mcp', authorizationServers: [AS] });
+    expect(() => protectedResourceMetadata([a, b])).toThrow(ConfigurationError);
+    expect(() => protectedResourceMetadata([a, b])).toThrow(/\/\.well-known\/oauth-protected-resource\/mcp/);
+  });
+
+  it('honours cacheMaxAge and rejects a bad one', async () => {
+    const res = await request(appFor(protectedResourceMetadata(mcp, { cacheMaxAge: 60 }))).get('/.well-known/oauth-protected-resource/mcp');
+    expect(res.headers['cache-control']).toBe('public, max-age=60');
+    expect(() => protectedResourceMetadata(mcp, { cacheMaxAge: -1 })).toThrow(/cacheMaxAge/);
+  });
+
+  it('RFC 9728 §2.2: adds signed_metadata, a JWS over the same fields with an iss claim', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const app = appFor(protectedResourceMetadata(mcp, { signedMetadata: { key: privateKey, alg: 'ES256', kid: 'k1', issuer: 'https://mcp.example.com' } }));
+    const first = await request(app).get('/.well-known/oauth-protected-resource/mcp');
+    const second = await request(app).get('/.well-known/oauth-protected-resource/mcp');
+    expect(first.status).toBe(200);
+    expect(second.body.signed_metadata).toBe(first.body.signed_metadata);
+    const { payload, protectedHeader } = await jwtVerify(first.body.signed_metadata, publicKey, { issuer: 'https://mcp.example.com' });
+    expect(protectedHeader).toMatchObject({ alg: 'ES256', kid: 'k1' });
+    const { iss: _iss, iat: _iat, ...claims } = payload;
+    const { signed_metadata: _s, ...plain } = first.body;
+    expect(claims).toEqual(plain);
+  });
+
+  it('refuses symmetric or none algorithms for signed_metadata', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    for (const alg of ['none', 'HS256', '']) {
+      expect(() => protectedResourceMetadata(mcp, { signedMetadata: { key: privateKey, alg, issuer: 'https://mcp.example.com' } })).toThrow(
+        /signedMetadata\.alg/,
+      );
+    }
+  });
+});
