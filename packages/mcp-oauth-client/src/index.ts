@@ -12,3 +12,23 @@ export {
   nodeTransport,
 } from './safe-fetch.js';
 export type { FetchLike, HostLookup, ResolvedAddress, SafeFetchOptions, SafeFetchTransport, TransportRequest } from './safe-fetch.js';
+export {
+  authorizationServerMetadataUrls,
+  canonicalServerUrl,
+  discover,
+  discoverAuthorizationServer,
+  discoverLegacyAuthorizationServer,
+  discoverProtectedResource,
+  legacyIssuer,
+  protectedResourceMetadataUrls,
+  resourceMatchesServer,
+  validateAuthorizationServerMetadata,
+  validateProtectedResourceMetadata,
+} from './discovery.js';
+export type {
+  AuthorizationServerMetadata,
+  DiscoverOptions,
+  DiscoveryOptions,
+  DiscoveryResult,
+  ProtectedResourceMetadata,
+} from './discovery.js';
