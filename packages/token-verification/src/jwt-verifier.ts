@@ -1,0 +1,248 @@
+/**
+ * JWT access-token verification (RFC 9068, RFC 7519, RFC 8725) on `jose`.
+ */
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyOptions } from 'jose';
+import type { TokenVerifier } from './auth-info.js';
+import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
+import { boundedFetch } from './bounded-fetch.js';
+import { authInfoFromClaims, matchAudience } from './claims.js';
+import {
+  clockFrom,
+  endpointUrl,
+  fetchOption,
+  identifier,
+  identifiers,
+  positiveNumber,
+  type CurrentDate,
+} from './configuration.js';
+import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
+import { remoteKeySet, type KeyResolver } from './remote-key-set.js';
+import { scopeReader, type ScopeClaims } from './scopes.js';
+
+/** Asymmetric JWS algorithms accepted by default (RFC 7518 §3, RFC 8037). */
+export const ASYMMETRIC_ALGORITHMS = Object.freeze([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
+] as const);
+/** HMAC algorithms, accepted only with an explicit `secret`. */
+export const HMAC_ALGORITHMS = Object.freeze(['HS256', 'HS384', 'HS512'] as const);
+
+/** A JWS algorithm this package can be configured to accept. `none` is not one of them. */
+export type JwtAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number] | 'Ed25519' | (typeof HMAC_ALGORITHMS)[number];
+
+const KNOWN_ALGORITHMS = new Set<string>([...ASYMMETRIC_ALGORITHMS, 'Ed25519', ...HMAC_ALGORITHMS]);
+const HMAC = new Set<string>(HMAC_ALGORITHMS);
+
+/** Options shared by every key source of {@link createJwtVerifier}. */
+export interface JwtVerifierBaseOptions {
+  /** The issuer identifier; the `iss` claim must be identical (RFC 9068 §4). Required. */
+  readonly issuer: string | URL;
+  /**
+   * The resource indicator(s) of this server (RFC 8707): `aud` must contain one of them
+   * (RFC 9068 §4, S-11). The one that matched becomes `AuthInfo.resource`. Required: there is no
+   * safe default.
+   */
+  readonly audience: string | URL | readonly (string | URL)[];
+  /**
+   * Accepted `alg` values. Default: every asymmetric algorithm ({@link ASYMMETRIC_ALGORITHMS}); with
+   * `secret`, default and only allowed values are {@link HMAC_ALGORITHMS}. `none` is always rejected.
+   */
+  readonly algorithms?: readonly JwtAlgorithm[];
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. Default 5. */
+  readonly clockTolerance?: number;
+  /**
+   * Strict RFC 9068 mode: header `typ` must be `at+jwt` (or `application/at+jwt`) and the claims
+   * `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti` must be present. Default `false` (many
+   * providers issue access tokens without `typ: at+jwt`); `exp` is required either way.
+   */
+  readonly requireRfc9068?: boolean;
+  /** Where scopes are read from. Default `['scope', 'scp']`. See {@link ScopeClaims}. */
+  readonly scopeClaims?: ScopeClaims;
+  /** `fetch` used for metadata and JWKS requests (tests, egress proxies, SSRF policies). Default global `fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Milliseconds before a metadata or JWKS request is abandoned (→ 503). Default 5000. */
+  readonly timeout?: number;
+  /**
+   * Milliseconds after a JWKS fetch during which an unknown `kid` does not trigger another fetch;
+   * also how long a failed refresh is not retried while known keys are served. Default 30000.
+   */
+  readonly cooldown?: number;
+  /** Milliseconds a fetched JWKS is used before it is refreshed. Default 600000 (10 minutes). */
+  readonly cacheMaxAge?: number;
+  /** Largest metadata/JWKS response accepted, in bytes. Default 524288 (512 KiB). */
+  readonly maxResponseBytes?: number;
+  /** Allow `http:` metadata/JWKS URLs on non-loopback hosts. Default `false`: never in production. */
+  readonly allowInsecureHttp?: boolean;
+  /** The current time for the claim checks (tests). Default: the wall clock. */
+  readonly currentDate?: CurrentDate;
+}
+
+/**
+ * Where the verification keys come from: exactly one of `jwksUri`, `jwks` or `secret`, or none of
+ * them to discover `jwks_uri` from the issuer's RFC 8414 / OIDC metadata.
+ */
+export type JwtKeySource =
+  | { readonly jwksUri: string | URL; readonly jwks?: never; readonly secret?: never }
+  | { readonly jwks: JSONWebKeySet; readonly jwksUri?: never; readonly secret?: never }
+  | { readonly secret: Uint8Array | string; readonly jwksUri?: never; readonly jwks?: never }
+  | { readonly jwksUri?: never; readonly jwks?: never; readonly secret?: never };
+
+/** Options for {@link createJwtVerifier}. */
+export type JwtVerifierOptions = JwtVerifierBaseOptions & JwtKeySource;
+
+/**
+ * Creates a verifier for JWT access tokens (RFC 9068).
+ *
+ * Checks: the signature with a key from the JWKS (by `kid`/`alg`), against an algorithm allowlist
+ * (asymmetric only unless a `secret` is configured; never `none`); `iss` identical to `issuer`;
+ * `aud` contains a configured audience (RFC 8707, S-11); `exp` present and in the future, `nbf` and
+ * `iat` not in the future, with `clockTolerance`; in strict mode `typ` and the RFC 9068 claims.
+ * Never fetches keys named by the token (`jku`, `x5u`) nor trusts an embedded `jwk` (RFC 8725 §3.10).
+ *
+ * Does not check: scopes (use {@link assertScopes}), revocation (use introspection for that).
+ *
+ * Failures: `InvalidTokenError` (401) for any bad token; `VerifierUnavailableError` (503) when the
+ * metadata or JWKS cannot be fetched and the key is not already known. Keys fetched once keep
+ * verifying through a JWKS outage.
+ *
+ * @example
+ * const verify = createJwtVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp' });
+ * const info = await verify(token); // AuthInfo
+ */
+export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('ERR_INVALID_OPTION', 'createJwtVerifier needs an options object');
+  const issuer = identifier(options.issuer, 'issuer');
+  const audiences = identifiers(options.audience, 'audience');
+  const allowInsecureHttp = options.allowInsecureHttp === true;
+  const clockTolerance = positiveNumber(options.clockTolerance, 'clockTolerance', 5, { allowZero: true });
+  const timeout = positiveNumber(options.timeout, 'timeout', 5000, { integer: true });
+  const cooldown = positiveNumber(options.cooldown, 'cooldown', 30_000, { allowZero: true });
+  const cacheMaxAge = positiveNumber(options.cacheMaxAge, 'cacheMaxAge', 600_000, { allowZero: true });
+  const maxResponseBytes = positiveNumber(options.maxResponseBytes, 'maxResponseBytes', 512 * 1024, { integer: true });
+  const now = clockFrom(options.currentDate);
+  const currentDate = options.currentDate === undefined ? undefined : () => new Date(now() * 1000);
+  const readScopes = scopeReader(options.scopeClaims);
+  const fetchImpl = fetchOption(options.fetch);
+  const fetcher = boundedFetch({ fetch: fetchImpl, timeout, maxResponseBytes, label: 'JWKS endpoint' });
+  const metadataFetcher = boundedFetch({ fetch: fetchImpl, timeout, maxResponseBytes, label: 'authorization server metadata' });
+
+  const sources = (['jwksUri', 'jwks', 'secret'] as const).filter((k) => options[k] !== undefined);
+  if (sources.length > 1) {
+    throw new ConfigurationError('ERR_CONFLICTING_OPTIONS', `Give only one of "jwksUri", "jwks" or "secret", not ${sources.map((s) => `"${s}"`).join(' and ')}`);
+  }
+  const algorithms = checkAlgorithms(options.algorithms, options.secret !== undefined);
+
+  let key: KeyResolver | Uint8Array;
+  if (options.secret !== undefined) {
+    key = secretBytes(options.secret);
+  } else if (options.jwks !== undefined) {
+    try {
+      key = createLocalJWKSet(options.jwks);
+    } catch (cause) {
+      throw new ConfigurationError('ERR_INVALID_OPTION', `"jwks" must be a JSON Web Key Set ({ keys: [...] }): ${(cause as Error).message}`);
+    }
+  } else {
+    const keySetOptions = { fetcher, timeout, cooldown, cacheMaxAge, now: () => Date.now() };
+    if (options.jwksUri !== undefined) {
+      key = remoteKeySet(endpointUrl(options.jwksUri, 'jwksUri', allowInsecureHttp), keySetOptions);
+    } else {
+      endpointUrl(issuer, 'issuer', allowInsecureHttp); // discovery will fetch from it
+      key = discoveredKeySet(issuer, metadataFetcher, allowInsecureHttp, (url) => remoteKeySet(url, keySetOptions));
+    }
+  }
+
+  const strict = options.requireRfc9068 === true;
+  const verifyOptions: JWTVerifyOptions = {
+    issuer,
+    audience: audiences,
+    algorithms,
+    clockTolerance,
+    requiredClaims: strict ? ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] : ['exp'],
+    ...(strict ? { typ: 'at+jwt' } : {}),
+  };
+
+  return async (token) => {
+    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+    let payload: Record<string, unknown>;
+    try {
+      const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
+      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
+    } catch (error) {
+      throw joseFailure(error);
+    }
+    // jose checks `iat` only with maxTokenAge; a token issued in the future is not valid yet.
+    if (typeof payload['iat'] === 'number' && payload['iat'] > now() + clockTolerance) {
+      throw new InvalidTokenError('The access token was issued in the future ("iat")');
+    }
+    return authInfoFromClaims(token, payload, matchAudience(payload['aud'], audiences)!, readScopes);
+  };
+}
+
+function checkAlgorithms(option: readonly string[] | undefined, hasSecret: boolean): string[] {
+  if (option === undefined) return [...(hasSecret ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS)];
+  if (!Array.isArray(option) || option.length === 0) {
+    throw new ConfigurationError('ERR_INVALID_OPTION', '"algorithms" must be a non-empty array of JWS algorithm names');
+  }
+  for (const alg of option) {
+    if (typeof alg === 'string' && alg.toLowerCase() === 'none') {
+      throw new ConfigurationError('ERR_INSECURE_ALGORITHM', '"algorithms" must not contain "none": unsigned tokens are never accepted');
+    }
+    if (!KNOWN_ALGORITHMS.has(alg)) throw new ConfigurationError('ERR_INVALID_OPTION', `"algorithms" contains an unknown algorithm ${JSON.stringify(alg)}`);
+    // Mixing HMAC with public keys is the algorithm-confusion attack (RFC 8725 §2.1, §3.1): a public
+    // key must never be usable as an HMAC secret, so HMAC needs its own verifier and its own secret.
+    if (HMAC.has(alg) && !hasSecret) {
+      throw new ConfigurationError('ERR_INSECURE_ALGORITHM', `"algorithms" contains ${alg}, which needs the "secret" option (and then only HS* algorithms)`);
+    }
+    if (!HMAC.has(alg) && hasSecret) {
+      throw new ConfigurationError('ERR_INSECURE_ALGORITHM', `"algorithms" contains ${alg}, but with "secret" only HS256, HS384 or HS512 are allowed`);
+    }
+  }
+  return [...new Set(option)];
+}
+
+function secretBytes(secret: Uint8Array | string): Uint8Array {
+  const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength < 32) {
+    throw new ConfigurationError('ERR_WEAK_SECRET', '"secret" must be at least 32 bytes (RFC 7518 §3.2)');
+  }
+  return bytes;
+}
+
+function discoveredKeySet(
+  issuer: string,
+  fetcher: (input: string, init?: RequestInit) => Promise<Response>,
+  allowInsecureHttp: boolean,
+  create: (url: URL) => KeyResolver,
+): KeyResolver {
+  let pending: Promise<KeyResolver> | undefined;
+  const resolver = async () => {
+    const metadata = await discoverMetadata(issuer, fetcher);
+    const jwksUri = metadataEndpoint(metadata, 'jwks_uri', issuer);
+    try {
+      return create(endpointUrl(jwksUri, 'jwks_uri', allowInsecureHttp));
+    } catch (cause) {
+      throw new VerifierUnavailableError(`The metadata of ${issuer} names an unacceptable jwks_uri`, { cause });
+    }
+  };
+  return async (header, token) => {
+    // Discovered once per verifier; a failed discovery is retried by the next verification.
+    pending ??= resolver().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return (await pending)(header, token);
+  };
+}
+
+/** Maps what `jose` rejects with to our errors: upstream trouble stays 503, the rest is 401. */
+function joseFailure(error: unknown): Error {
+  if (error instanceof VerifierUnavailableError) return error;
+  if (error instanceof errors.JWTExpired) return new InvalidTokenError('The access token has expired', { cause: error });
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new InvalidTokenError(`The access token failed the "${error.claim}" check: ${error.message}`, { cause: error });
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('The access token signature is invalid', { cause: error });
+  if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('No known key matches the access token ("kid"/"alg")', { cause: error });
+  if (error instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError('The access token "alg" is not allowed', { cause: error });
+  if (error instanceof errors.JOSEError) return new InvalidTokenError(`The access token is malformed: ${error.message}`, { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,96 @@
+/**
+ * Internal: a JWKS key resolver on `jose`'s `createRemoteJWKSet` (which does the caching, the
+ * unknown-`kid` cooldown and single-flight fetching), plus what it does not do: stale-if-error.
+ * When a refresh fails, keys already fetched keep verifying, so a JWKS outage does not reject
+ * tokens signed by known keys; a key we have never seen cannot be checked, which is a 503.
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  errors,
+  jwksCache,
+  type CryptoKey,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type JWKSCacheInput,
+} from 'jose';
+import { unavailableStatus } from './bounded-fetch.js';
+import { VerifierUnavailableError } from './errors.js';
+
+export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+export interface RemoteKeySetOptions {
+  readonly fetcher: (input: string, init?: RequestInit) => Promise<Response>;
+  readonly timeout: number;
+  readonly cooldown: number;
+  readonly cacheMaxAge: number;
+  readonly now: () => number; // milliseconds, wall clock (jose's cache runs on Date.now)
+}
+
+export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolver {
+  const cache: JWKSCacheInput = {};
+  const remote = createRemoteJWKSet(url, {
+    timeoutDuration: options.timeout,
+    cooldownDuration: options.cooldown,
+    cacheMaxAge: options.cacheMaxAge,
+    [jwksCache]: cache,
+    // jose checks for 200 and parses JSON; we add the size limit, the timeout mapping and the shape
+    // check so every upstream failure is a VerifierUnavailableError, never a key error.
+    [customFetch]: async (input, init) => {
+      const response = await options.fetcher(input, init);
+      if (response.status !== 200) throw unavailableStatus(response, 'JWKS endpoint');
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (cause) {
+        throw new VerifierUnavailableError('The JWKS endpoint answered with invalid JSON', { cause });
+      }
+      if (!isJwkSet(json)) throw new VerifierUnavailableError('The JWKS endpoint answered with something that is not a JWK Set');
+      return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+    },
+  });
+
+  let stale: { uat: number; resolve: ReturnType<typeof createLocalJWKSet> } | undefined;
+  let failedAt = -Infinity;
+
+  const fromStale = async (header: JWSHeaderParameters, token: FlattenedJWSInput, cause: unknown): Promise<CryptoKey> => {
+    const known = 'jwks' in cache ? (cache as unknown as { jwks: JSONWebKeySet; uat: number }) : undefined;
+    if (!known) throw cause;
+    if (stale?.uat !== known.uat) stale = { uat: known.uat, resolve: createLocalJWKSet(known.jwks) };
+    try {
+      return await stale.resolve(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey) {
+        throw new VerifierUnavailableError('The signing key is not among the keys known so far and the JWKS cannot be refreshed', { cause });
+      }
+      throw error;
+    }
+  };
+
+  return async (header, token) => {
+    // Right after a failed refresh, answer from the known keys instead of waiting on the outage
+    // again for every request; after the cooldown, try the endpoint again.
+    if ('jwks' in cache && options.now() - failedAt < options.cooldown) {
+      return fromStale(header, token, new VerifierUnavailableError('The JWKS endpoint failed recently'));
+    }
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (!(error instanceof VerifierUnavailableError)) throw error;
+      failedAt = options.now();
+      return fromStale(header, token, error);
+    }
+  };
+}
+
+function isJwkSet(value: unknown): value is JSONWebKeySet {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { keys?: unknown }).keys) &&
+    (value as { keys: unknown[] }).keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))
+  );
+}
