@@ -14,3 +14,9 @@ export { ASYMMETRIC_ALGORITHMS, createJwtVerifier, HMAC_ALGORITHMS } from './jwt
 export type { JwtAlgorithm, JwtKeySource, JwtVerifierBaseOptions, JwtVerifierOptions } from './jwt-verifier.js';
 export { assertScopes, DEFAULT_SCOPE_CLAIMS, missingScopes, readScopes, scopeSatisfies } from './scopes.js';
 export type { AssertScopesOptions, ScopeClaims, ScopeHierarchy } from './scopes.js';
+export { createIntrospectionVerifier } from './introspection-verifier.js';
+export type {
+  IntrospectionCacheOptions,
+  IntrospectionClientAuthentication,
+  IntrospectionVerifierOptions,
+} from './introspection-verifier.js';

@@ -1,0 +1,34 @@
+/**
+ * Internal: concurrent calls with the same key share one in-flight promise (single-flight), so a
+ * burst of requests with one uncached token makes one upstream request.
+ */
+export class SingleFlight<V> {
+  readonly #pending = new Map<string, Promise<V>>();
+  run(key: string, work: () => Promise<V>): Promise<V> {
+    const existing = this.#pending.get(key);
+    if (existing) return existing;
+    const promise = work().finally(() => this.#pending.delete(key));
+    this.#pending.set(key, promise);
+    return promise;
+  }
+}
+
+/** Internal: lets one caller stop waiting (its `signal`) without cancelling work shared with others. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
