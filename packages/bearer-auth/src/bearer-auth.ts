@@ -1,0 +1,281 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ConfigurationError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  TokenVerificationError,
+  type AuthInfo,
+  type TokenVerifier,
+} from '@portcullis/token-verification';
+import {
+  canonicalResource,
+  isLoopbackHost,
+  sameResource,
+  validateScopes,
+  type NextFunction,
+  type NodeMiddleware,
+  type ProtectedResource,
+} from '@portcullis/protected-resource-metadata';
+import { extractBearerToken } from './extract.js';
+import {
+  assertHeadersMatch,
+  compileOperationScopes,
+  JsonRpcHttpError,
+  operationFromHeaders,
+  operationsOf,
+  type McpOperation,
+  type McpOperationScopes,
+  type OperationScopeResolver,
+} from './mcp-operations.js';
+import { readJsonBody } from './read-body.js';
+import { sendBearerError, sendJsonRpcError, type ChallengeSettings } from './respond.js';
+import { uncoveredScopes, type ScopeHierarchy } from './scope-check.js';
+
+/** Options of {@link bearerAuth}. */
+export interface BearerAuthOptions {
+  /** Verifies a token: any `(token, context?) => Promise<AuthInfo>`, e.g. `createJwtVerifier(...)`. */
+  readonly verifier: TokenVerifier;
+  /**
+   * The protected resource from `defineProtectedResource()`: gives the `resource_metadata` URL of
+   * every challenge and the audience, from the same object the metadata route serves. Give this,
+   * or {@link resourceMetadataUrl}.
+   */
+  readonly resource?: ProtectedResource;
+  /**
+   * The `resource_metadata` URL (RFC 9728 §5.1) when no {@link resource} is given. If both are
+   * given they must agree, or construction throws.
+   */
+  readonly resourceMetadataUrl?: URL | string;
+  /**
+   * The resource identifier tokens must be issued for (RFC 8707). Default: `resource.resource`.
+   * When given with `resource` they must agree. A verified token whose `AuthInfo.resource` names
+   * another resource is refused with 401 `invalid_token` (S-11, defence in depth).
+   */
+  readonly audience?: URL | string;
+  /** Scopes every request through this mount needs. Default none. */
+  readonly requiredScopes?: readonly string[];
+  /** `scope` of the 401 challenge (S-06). Default {@link requiredScopes}. Never `offline_access` (S-09). */
+  readonly challengeScopes?: readonly string[];
+  /** Scopes per MCP operation (JSON-RPC method and tool/resource/prompt name). Default none. */
+  readonly operationScopes?: McpOperationScopes;
+  /** How broader scopes cover narrower ones (S-21). Default: exact match only. */
+  readonly scopeHierarchy?: ScopeHierarchy;
+  /** `realm` of the challenges. Default: omitted. */
+  readonly realm?: string;
+  /** Longest `Authorization` header accepted, in characters. Default 8192. */
+  readonly maxAuthorizationLength?: number;
+  /** Largest JSON body read to find the MCP operation, in bytes. Default 4 MiB (the MCP SDK's limit). */
+  readonly maxBodyBytes?: number;
+}
+
+/** Per-request state shared with {@link requireScopes}. */
+interface RequestState {
+  readonly settings: ChallengeSettings;
+  readonly hierarchy: ScopeHierarchy | undefined;
+  readonly token: string;
+  required: readonly string[];
+}
+
+const states = new WeakMap<IncomingMessage, RequestState>();
+
+/**
+ * Bearer-token middleware for MCP servers (RFC 6750, RFC 9728 §5, OAuth 2.1 §5), typed on
+ * `node:http` so it runs under Express 4, Express 5, Connect and a bare `http.createServer`.
+ *
+ * Extract → verify → scopes (mount, MCP operation) → `req.auth = authInfo` → `next()`. Its own
+ * refusals are answered here (see `sendBearerError`); any other error goes to `next(err)`.
+ * CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) pass through unauthenticated.
+ *
+ * @example
+ * ```ts
+ * app.use('/mcp', bearerAuth({ verifier, resource: mcp, operationScopes: { 'tools/call': { delete_repo: ['repo:admin'] } } }));
+ * ```
+ * @throws ConfigurationError naming the option at fault.
+ */
+export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
+  if (options === null || typeof options !== 'object') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'bearerAuth() needs an options object');
+  const { verifier, resource } = options;
+  if (typeof verifier !== 'function') {
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'verifier must be a function (token) => Promise<AuthInfo>, e.g. createJwtVerifier(...)');
+  }
+  if (resource !== undefined && (typeof resource !== 'object' || typeof resource.metadataUrl !== 'string')) {
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'resource must come from defineProtectedResource()');
+  }
+
+  const resourceMetadata = resolveMetadataUrl(options);
+  const audience = resolveAudience(options, resourceMetadata);
+
+  const requiredScopes = options.requiredScopes === undefined ? [] : validateScopes(options.requiredScopes, 'requiredScopes');
+  const challengeScopes =
+    options.challengeScopes === undefined
+      ? validateScopes(requiredScopes.filter((s) => s !== 'offline_access'), 'requiredScopes')
+      : validateScopes(options.challengeScopes, 'challengeScopes', { advertised: true });
+  const resolveOperation: OperationScopeResolver | undefined =
+    options.operationScopes === undefined ? undefined : compileOperationScopes(options.operationScopes);
+  const hierarchy = validateHierarchy(options.scopeHierarchy);
+  if (options.realm !== undefined && typeof options.realm !== 'string') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'realm must be a string');
+  const maxAuthorizationLength = positiveInteger(options.maxAuthorizationLength, 8192, 'maxAuthorizationLength');
+  const maxBodyBytes = positiveInteger(options.maxBodyBytes, 4 * 1024 * 1024, 'maxBodyBytes');
+
+  const settings: ChallengeSettings = Object.freeze({ resourceMetadata, realm: options.realm, challengeScopes });
+
+  async function authorize(req: IncomingMessage, token: string): Promise<{ auth: AuthInfo; required: readonly string[] }> {
+    const auth = await verifier(token);
+    if (audience !== undefined && auth.resource !== undefined && !sameResource(auth.resource, audience)) {
+      throw new InvalidTokenError('The access token was issued for another resource');
+    }
+    let required = requiredScopes;
+    if (resolveOperation) required = union(required, (await operationsOfRequest(req, maxBodyBytes)).flatMap(resolveOperation));
+    if (uncoveredScopes(auth.scopes, required, hierarchy).length > 0) throw new InsufficientScopeError(required);
+    return { auth, required };
+  }
+
+  return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
+    let token: string;
+    try {
+      token = extractBearerToken(req, maxAuthorizationLength);
+    } catch (error) {
+      return fail(error, res, next, settings);
+    }
+    authorize(req, token).then(
+      ({ auth, required }) => {
+        (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+        states.set(req, { settings, hierarchy, token, required });
+        next();
+      },
+      (error: unknown) => fail(error, res, next, settings, token),
+    );
+  };
+}
+
+/**
+ * Requires more scopes on one route, after {@link bearerAuth} (RFC 6750 §3.1, S-17…S-19). A 403
+ * challenge lists every scope the request needs: the mount's, the operation's and these.
+ *
+ * @example app.post('/mcp/admin', requireScopes('mcp:admin'), handler)
+ */
+export function requireScopes(...scopes: string[]): NodeMiddleware {
+  const needed = validateScopes(scopes, 'requireScopes()');
+  return (req, res, next) => {
+    const state = states.get(req);
+    if (!state) {
+      next(new Error('requireScopes() must run after bearerAuth() on the same request'));
+      return;
+    }
+    const auth = (req as IncomingMessage & { auth?: AuthInfo }).auth;
+    const required = union(state.required, needed);
+    if (!auth || uncoveredScopes(auth.scopes, required, state.hierarchy).length > 0) {
+      fail(new InsufficientScopeError(required), res, next, state.settings, state.token);
+      return;
+    }
+    state.required = required;
+    next();
+  };
+}
+
+function fail(error: unknown, res: ServerResponse, next: NextFunction, settings: ChallengeSettings, token?: string): void {
+  if (res.headersSent) return next(error);
+  if (error instanceof TokenVerificationError) return sendBearerError(res, error, settings, token);
+  if (error instanceof JsonRpcHttpError) return sendJsonRpcError(res, error);
+  next(error);
+}
+
+/** The MCP operations of this request: body first (checked against the headers, S-29), else headers. */
+async function operationsOfRequest(req: IncomingMessage, maxBodyBytes: number): Promise<McpOperation[]> {
+  const fromHeaders = operationFromHeaders(req);
+  const body = await readJsonBody(req, maxBodyBytes);
+  if (!body.available) return fromHeaders ? [fromHeaders] : [];
+  const operations = operationsOf(body.value);
+  if (fromHeaders) assertHeadersMatch(fromHeaders, body.value, operations);
+  return operations;
+}
+
+function union(a: readonly string[], b: readonly string[]): readonly string[] {
+  return b.length === 0 ? a : [...new Set([...a, ...b])];
+}
+
+function resolveMetadataUrl(options: BearerAuthOptions): string {
+  const { resource, resourceMetadataUrl } = options;
+  if (resourceMetadataUrl === undefined) {
+    if (resource === undefined) {
+      throw new ConfigurationError(
+        'ERR_NO_RESOURCE_METADATA',
+        'Give resource (from defineProtectedResource) or resourceMetadataUrl: every challenge carries resource_metadata (RFC 9728 §5.1, L-04)',
+      );
+    }
+    return resource.metadataUrl;
+  }
+  const url = parseUrl(resourceMetadataUrl, 'resourceMetadataUrl');
+  if (resource !== undefined) {
+    const served = new Set(resource.metadataPaths.map((p) => `${resource.resourceUrl.origin}${p}`));
+    if (!served.has(url.href)) {
+      throw new ConfigurationError(
+        'ERR_RESOURCE_MISMATCH',
+        `resourceMetadataUrl ${url.href} disagrees with resource: its metadata is served at ${[...served].join(' and ')}; drop resourceMetadataUrl`,
+      );
+    }
+  }
+  return url.href;
+}
+
+function resolveAudience(options: BearerAuthOptions, metadataUrl: string): string | undefined {
+  const { resource, audience } = options;
+  if (audience === undefined) return resource?.resource;
+  const url = parseUrl(audience, 'audience');
+  const canonical = canonicalResource(url);
+  if (resource !== undefined && !sameResource(canonical, resource.resource)) {
+    throw new ConfigurationError(
+      'ERR_RESOURCE_MISMATCH',
+      `audience ${canonical} disagrees with resource ${resource.resource}; drop audience, the resource is the audience`,
+    );
+  }
+  if (resource === undefined && options.resourceMetadataUrl !== undefined) {
+    // RFC 9728 §3.1: the metadata of `audience` lives at its path-inserted (or root) well-known URL.
+    const path = url.pathname === '/' ? '' : url.pathname;
+    const expected = [`${url.origin}/.well-known/oauth-protected-resource${path}`, `${url.origin}/.well-known/oauth-protected-resource`];
+    if (!expected.includes(metadataUrl)) {
+      throw new ConfigurationError(
+        'ERR_RESOURCE_MISMATCH',
+        `resourceMetadataUrl ${metadataUrl} disagrees with audience ${canonical}: expected ${expected[0]}`,
+      );
+    }
+  }
+  return canonical;
+}
+
+function parseUrl(value: unknown, option: string): URL {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new ConfigurationError('ERR_INVALID_URL', `${option} must be an absolute URL, got ${JSON.stringify(String(value))}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigurationError('ERR_INSECURE_URL', `${option} must use https (plain http only for loopback hosts), got ${url.href}`);
+  }
+  if (url.hash || String(value).includes('#')) throw new ConfigurationError('ERR_INVALID_URL', `${option} must not contain a fragment`);
+  return url;
+}
+
+function positiveInteger(value: unknown, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', `${option} must be a positive integer`);
+  }
+  return value;
+}
+
+function validateHierarchy(value: unknown): ScopeHierarchy | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'scopeHierarchy must be { implies?, separator? }');
+  const { implies, separator } = value as ScopeHierarchy;
+  if (separator !== undefined && (typeof separator !== 'string' || separator === '')) {
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'scopeHierarchy.separator must be a non-empty string');
+  }
+  if (implies !== undefined) {
+    if (implies === null || typeof implies !== 'object') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'scopeHierarchy.implies must be an object');
+    for (const [scope, narrower] of Object.entries(implies)) validateScopes(narrower, `scopeHierarchy.implies['${scope}']`);
+  }
+  return value as ScopeHierarchy;
+}

@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import { InvalidRequestError, MissingCredentialsError } from '@portcullis/token-verification';
+
+/** RFC 7235 §2.1 `token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** `auth-scheme 1*SP credentials` (RFC 7235 §2.1); the scheme is a `token`. */
+const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/s;
+
+/**
+ * Takes the access token from the one place OAuth 2.1 allows for MCP: `Authorization: Bearer`
+ * (RFC 6750 §2.1, scheme case-insensitive, token68 syntax). Pure apart from reading `req`.
+ *
+ * - `access_token` in the query string: always 400 `invalid_request` (OAuth 2.1 §5.1, S-26), even
+ *   alongside a header, so a token leaked into logs and `Referer` is refused loudly.
+ * - two `Authorization` headers, or a header plus a form-body `access_token`: 400 (RFC 6750 §2).
+ * - an `Authorization` header over `maxLength` characters: 400 before any parsing or verification.
+ * - no header, or another scheme (`Basic`, `DPoP`): {@link MissingCredentialsError} (401 with no
+ *   error code, RFC 6750 §3.1).
+ */
+export function extractBearerToken(req: IncomingMessage, maxLength: number): string {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  if (q !== -1 && new URLSearchParams(url.slice(q + 1)).has('access_token')) {
+    throw new InvalidRequestError('Access tokens are never accepted in the query string; send an Authorization: Bearer header');
+  }
+
+  // Node keeps only the first of duplicated Authorization headers in req.headers: count raw ones.
+  let header: string | undefined;
+  let count = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') {
+      count++;
+      header = raw[i + 1];
+    }
+  }
+  const bodyToken = formBodyToken(req);
+  if (count > 1) throw new InvalidRequestError('Only one Authorization header may be sent');
+  if (header === undefined) {
+    if (bodyToken) throw new InvalidRequestError('Send the access token in the Authorization header, not in the request body');
+    throw new MissingCredentialsError();
+  }
+  if (header.length > maxLength) throw new InvalidRequestError('The Authorization header is too large');
+
+  const match = CREDENTIALS.exec(header.trim());
+  if (!match) throw new InvalidRequestError('The Authorization header is malformed');
+  if (match[1]!.toLowerCase() !== 'bearer') {
+    // Another authentication method: the request has no bearer credentials (RFC 6750 §3.1).
+    throw new MissingCredentialsError('The Authorization header does not use the Bearer scheme');
+  }
+  const token = match[2];
+  if (!token) throw new InvalidRequestError('The Bearer credentials are empty');
+  if (!TOKEN68.test(token)) throw new InvalidRequestError('The Bearer token is not valid token68 syntax');
+  if (bodyToken) throw new InvalidRequestError('Send the access token once: both an Authorization header and a body access_token were sent');
+  return token;
+}
+
+/** A form-encoded body's `access_token` (RFC 6750 §2.2), when a body parser has already run. */
+function formBodyToken(req: IncomingMessage): boolean {
+  const body = (req as IncomingMessage & { body?: unknown }).body;
+  if (body === null || typeof body !== 'object') return false;
+  const type = req.headers['content-type'];
+  if (!type || !/^application\/x-www-form-urlencoded\b/i.test(type)) return false;
+  return Object.hasOwn(body, 'access_token');
+}

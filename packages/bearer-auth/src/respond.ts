@@ -1,0 +1,67 @@
+import type { ServerResponse } from 'node:http';
+import { TokenVerificationError, VerifierUnavailableError, InsufficientScopeError } from '@portcullis/token-verification';
+import { formatBearerChallenge } from './challenge.js';
+import type { JsonRpcHttpError } from './mcp-operations.js';
+
+/** What a mount knows when it answers: fixed at construction. */
+export interface ChallengeSettings {
+  readonly resourceMetadata: string;
+  readonly realm: string | undefined;
+  /** `scope` of the 401 challenge (S-06). */
+  readonly challengeScopes: readonly string[];
+}
+
+/** Adds names to `Access-Control-Expose-Headers` without dropping what `cors` put there. */
+function exposeHeaders(res: ServerResponse, names: readonly string[]): void {
+  const current = res.getHeader('access-control-expose-headers');
+  const list = (Array.isArray(current) ? current.join(',') : current === undefined ? '' : String(current))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.includes('*')) return;
+  for (const name of names) if (!list.some((h) => h.toLowerCase() === name.toLowerCase())) list.push(name);
+  res.setHeader('access-control-expose-headers', list.join(', '));
+}
+
+/**
+ * Answers one of our own errors: status from the error, one `WWW-Authenticate: Bearer` challenge
+ * (never for 503), `Cache-Control: no-store`, and a small JSON body that never echoes the token.
+ */
+export function sendBearerError(res: ServerResponse, error: TokenVerificationError, settings: ChallengeSettings, token?: string): void {
+  let description = error.message;
+  // Defence in depth: a verifier that put the token in its message must not leak it (S-22).
+  if (token && description.includes(token)) description = 'The access token is not valid';
+
+  res.statusCode = error.status;
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-type', 'application/json');
+  if (error instanceof VerifierUnavailableError) {
+    res.setHeader('retry-after', String(Math.max(0, Math.ceil(error.retryAfter))));
+    exposeHeaders(res, ['Retry-After']);
+    res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: description }));
+    return;
+  }
+  const scope =
+    error instanceof InsufficientScopeError ? error.requiredScopes : error.status === 401 ? settings.challengeScopes : undefined;
+  res.setHeader(
+    'www-authenticate',
+    formatBearerChallenge({
+      resourceMetadata: settings.resourceMetadata,
+      realm: settings.realm,
+      error: error.code,
+      errorDescription: error.code === undefined ? undefined : description,
+      scope,
+    }),
+  );
+  exposeHeaders(res, ['WWW-Authenticate']);
+  // No OAuth error code when there were no credentials (RFC 6750 §3.1), in the body as in the header.
+  res.end(JSON.stringify(error.code === undefined ? { error_description: description } : { error: error.code, error_description: description }));
+}
+
+/** Answers a JSON-RPC-level refusal (header mismatch, unparsable or oversized body). */
+export function sendJsonRpcError(res: ServerResponse, error: JsonRpcHttpError): void {
+  res.statusCode = error.status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('cache-control', 'no-store');
+  res.end(JSON.stringify({ jsonrpc: '2.0', id: error.id, error: { code: error.rpcCode, message: error.message } }));
+}

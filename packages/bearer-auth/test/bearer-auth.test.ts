@@ -1,0 +1,331 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import {
+  ConfigurationError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  VerifierUnavailableError,
+  type AuthInfo,
+  type TokenVerifier,
+} from '@portcullis/token-verification';
+import { defineProtectedResource, protectedResourceMetadata } from '@portcullis/protected-resource-metadata';
+import { createTestKey, JWT_RESOURCE, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
+import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
+import { METADATA_URL, parseChallenge, startFixture, testJwtVerifier, type Fixture } from './support.js';
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await startFixture();
+});
+afterAll(() => fx.close());
+
+function app(options: Partial<BearerAuthOptions> = {}) {
+  const a = express();
+  a.use(protectedResourceMetadata(fx.resource));
+  a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, ...options }));
+  a.all('/mcp', (req, res) => {
+    const auth = (req as unknown as { auth: AuthInfo }).auth;
+    res.json({ clientId: auth.clientId, scopes: auth.scopes, resource: auth.resource?.href });
+  });
+  a.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ handledBy: 'app', message: err.message });
+  });
+  return a;
+}
+
+/** Every challenge response: no-store, exposed to browsers, JSON body, resource_metadata. */
+function expectChallengeBasics(res: request.Response, token?: string) {
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.headers['access-control-expose-headers']).toMatch(/WWW-Authenticate/);
+  const challenge = parseChallenge(res.headers['www-authenticate']);
+  expect(challenge.scheme).toBe('Bearer');
+  expect(challenge.params['resource_metadata']).toBe(METADATA_URL);
+  if (token) {
+    expect(res.text).not.toContain(token);
+    expect(res.headers['www-authenticate']).not.toContain(token);
+  }
+  return challenge;
+}
+
+describe('bearerAuth with real tokens from oidc-provider', () => {
+  it('S-10 S-11: accepts a real token for this resource and sets req.auth', async () => {
+    const token = await fx.token('mcp:tools');
+    const res = await request(app()).post('/mcp').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ clientId: 'machine-client', scopes: ['mcp:tools'], resource: JWT_RESOURCE });
+  });
+
+  it('RFC 6750 §2.1: the scheme is case-insensitive', async () => {
+    const token = await fx.token('mcp:tools');
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      expect((await request(app()).get('/mcp').set('Authorization', `${scheme} ${token}`)).status).toBe(200);
+    }
+  });
+
+  it('S-16 S-04 L-04: no credentials → 401, bare challenge with resource_metadata and no error code', async () => {
+    const res = await request(app()).post('/mcp');
+    expect(res.status).toBe(401);
+    const challenge = expectChallengeBasics(res);
+    expect(challenge.params).toEqual({ resource_metadata: METADATA_URL });
+    expect(res.body.error).toBeUndefined();
+    expect(res.body.error_description).toBe('No access token was presented');
+  });
+
+  it('S-06: the 401 challenge carries scope when configured', async () => {
+    const res = await request(app({ requiredScopes: ['mcp:tools'] })).post('/mcp');
+    expect(parseChallenge(res.headers['www-authenticate']).params).toEqual({ resource_metadata: METADATA_URL, scope: 'mcp:tools' });
+    const explicit = await request(app({ challengeScopes: ['files:read', 'mcp:tools'] })).post('/mcp');
+    expect(parseChallenge(explicit.headers['www-authenticate']).params['scope']).toBe('files:read mcp:tools');
+  });
+
+  it('S-04: the challenge URL is where the metadata is actually served, and it names the same resource (S-05)', async () => {
+    const a = app();
+    const challenge = parseChallenge((await request(a).post('/mcp')).headers['www-authenticate']);
+    const url = new URL(challenge.params['resource_metadata']!);
+    const doc = await request(a).get(url.pathname);
+    expect(doc.status).toBe(200);
+    expect(doc.body.resource).toBe(JWT_RESOURCE);
+  });
+
+  it('another authentication scheme counts as no bearer credentials: 401 with no error code', async () => {
+    const res = await request(app()).post('/mcp').set('Authorization', 'Basic dXNlcjpwYXNz');
+    expect(res.status).toBe(401);
+    expect(expectChallengeBasics(res).params['error']).toBeUndefined();
+  });
+
+  it('S-14 S-16: a token signed by an unknown key → 401 invalid_token, never echoing the token', async () => {
+    const key = await createTestKey('ES256');
+    const forged = await mintAccessToken(key, { iss: fx.as.issuer, aud: JWT_RESOURCE, scope: 'mcp:tools', client_id: 'machine-client' });
+    const res = await request(app()).post('/mcp').set('Authorization', `Bearer ${forged}`);
+    expect(res.status).toBe(401);
+    const challenge = expectChallengeBasics(res, forged);
+    expect(challenge.params['error']).toBe('invalid_token');
+    expect(res.body).toEqual({ error: 'invalid_token', error_description: expect.any(String) });
+  });
+
+  it('S-14: an expired token → 401 invalid_token', async () => {
+    const key = await createTestKey('ES256');
+    const jwks = await startJwksServer([key.publicJwk]);
+    try {
+      const verifier = testJwtVerifier({ issuer: 'https://issuer.example', audience: JWT_RESOURCE, jwksUri: jwks.url });
+      const expired = await mintAccessToken(key, { iss: 'https://issuer.example', aud: JWT_RESOURCE, exp: Math.floor(Date.now() / 1000) - 600 });
+      const res = await request(app({ verifier })).post('/mcp').set('Authorization', `Bearer ${expired}`);
+      expect(res.status).toBe(401);
+      expect(expectChallengeBasics(res, expired).params['error']).toBe('invalid_token');
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('S-11 S-12 B-01: a real token issued for another resource → 401 invalid_token', async () => {
+    const other = defineProtectedResource({ resource: 'https://other.portcullis.test/mcp', authorizationServers: [fx.as.issuer] });
+    const verifier = testJwtVerifier({ issuer: fx.as.issuer, audience: other.resource, jwksUri: `${fx.as.issuer}/jwks` });
+    const token = await fx.token('mcp:tools'); // aud = JWT_RESOURCE
+    const res = await request(app({ verifier, resource: other })).post('/mcp').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBe('invalid_token');
+  });
+
+  it('S-11: a verifier result naming another resource is refused even if the verifier let it through', async () => {
+    const token = await fx.token('mcp:tools');
+    const lax: TokenVerifier = async (t) => ({ ...(await fx.verifier(t)), resource: new URL('https://elsewhere.example/mcp') });
+    const res = await request(app({ verifier: lax })).post('/mcp').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(res.body.error_description).toMatch(/another resource/);
+  });
+
+  it('S-26: a token in the query string is never accepted: 400 invalid_request, even with a valid header', async () => {
+    const token = await fx.token('mcp:tools');
+    for (const req of [
+      request(app()).post(`/mcp?access_token=${token}`),
+      request(app()).post(`/mcp?access_token=${token}`).set('Authorization', `Bearer ${token}`),
+    ]) {
+      const res = await req;
+      expect(res.status).toBe(400);
+      expect(expectChallengeBasics(res, token).params['error']).toBe('invalid_request');
+      expect(res.body.error).toBe('invalid_request');
+    }
+  });
+
+  it('RFC 6750 §2: two Authorization headers → 400 invalid_request', async () => {
+    const token = await fx.token('mcp:tools');
+    const res = await request(app()).post('/mcp').set('Authorization', [`Bearer ${token}`, `Bearer ${token}`] as unknown as string);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'Only one Authorization header may be sent' });
+  });
+
+  it('RFC 6750 §2: a header plus a form-body access_token → 400; a body token alone → 400', async () => {
+    const token = await fx.token('mcp:tools');
+    const a = express();
+    a.use(express.urlencoded({ extended: false }));
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    a.post('/mcp', (_req, res) => {
+      res.send('ok');
+    });
+    const both = await request(a).post('/mcp').set('Authorization', `Bearer ${token}`).type('form').send({ access_token: token });
+    expect(both.status).toBe(400);
+    expect(both.body.error_description).toMatch(/once/);
+    const bodyOnly = await request(a).post('/mcp').type('form').send({ access_token: token });
+    expect(bodyOnly.status).toBe(400);
+    expect(bodyOnly.text).not.toContain(token);
+  });
+
+  it('an oversized Authorization header → 400 before the verifier is called', async () => {
+    let calls = 0;
+    const counting: TokenVerifier = (t) => {
+      calls++;
+      return fx.verifier(t);
+    };
+    const res = await request(app({ verifier: counting, maxAuthorizationLength: 1000 }))
+      .post('/mcp')
+      .set('Authorization', `Bearer ${'a'.repeat(5000)}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error_description).toBe('The Authorization header is too large');
+    expect(calls).toBe(0);
+    // the default limit is 8192 characters
+    expect((await request(app({ verifier: counting })).post('/mcp').set('Authorization', `Bearer ${'a'.repeat(9000)}`)).status).toBe(400);
+    expect(calls).toBe(0);
+  });
+
+  it.each([
+    ['empty credentials', 'Bearer'],
+    ['empty credentials with spaces', 'Bearer    '],
+    ['not token68', 'Bearer abc def'],
+    ['illegal characters', 'Bearer abc"def'],
+    ['padding in the middle', 'Bearer ab=cd'],
+    ['a comma', 'Bearer abc,def'],
+  ])('token68 syntax: %s → 400 invalid_request', async (_name, header) => {
+    const res = await request(app()).post('/mcp').set('Authorization', header);
+    expect(res.status).toBe(400);
+    expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBe('invalid_request');
+  });
+
+  it('S-17 S-19: insufficient scope → 403 insufficient_scope listing every needed scope in one challenge', async () => {
+    const token = await fx.token('mcp:tools');
+    const res = await request(app({ requiredScopes: ['mcp:tools', 'files:read', 'files:write'] }))
+      .post('/mcp')
+      .set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']!.match(/Bearer/g)).toHaveLength(1);
+    const challenge = expectChallengeBasics(res, token);
+    expect(challenge.params['error']).toBe('insufficient_scope');
+    expect(challenge.params['scope']).toBe('mcp:tools files:read files:write');
+    expect(res.body.error).toBe('insufficient_scope');
+  });
+
+  it('503 + Retry-After when the verifier is unavailable, never 401', async () => {
+    const down: TokenVerifier = async () => {
+      throw new VerifierUnavailableError('The authorization server is unreachable', { retryAfter: 7 });
+    };
+    const res = await request(app({ verifier: down })).post('/mcp').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The authorization server is unreachable' });
+  });
+
+  it('S-22: an error message that contains the token is not echoed', async () => {
+    const leaky: TokenVerifier = async (t) => {
+      throw new InvalidTokenError(`bad token ${t}`);
+    };
+    const res = await request(app({ verifier: leaky })).post('/mcp').set('Authorization', 'Bearer secret-token-value');
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain('secret-token-value');
+    expect(res.headers['www-authenticate']).not.toContain('secret-token-value');
+  });
+
+  it('a verifier that throws InsufficientScopeError is answered 403 with its scopes', async () => {
+    const picky: TokenVerifier = async () => {
+      throw new InsufficientScopeError(['x:y']);
+    };
+    const res = await request(app({ verifier: picky })).post('/mcp').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('x:y');
+  });
+
+  it('errors that are not ours go to next(err)', async () => {
+    const broken: TokenVerifier = async () => {
+      throw new RangeError('database exploded');
+    };
+    const res = await request(app({ verifier: broken })).post('/mcp').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ handledBy: 'app', message: 'database exploded' });
+  });
+
+  it('a CORS preflight passes through without credentials', async () => {
+    const a = express();
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    a.options('/mcp', (_req, res) => {
+      res.status(204).set('x-reached', 'yes').end();
+    });
+    const res = await request(a).options('/mcp').set('Origin', 'https://app.example').set('Access-Control-Request-Method', 'POST');
+    expect(res.status).toBe(204);
+    expect(res.headers['x-reached']).toBe('yes');
+    // a plain OPTIONS is still authenticated
+    expect((await request(a).options('/mcp')).status).toBe(401);
+  });
+
+  it('S-30: every request is authorized on its own, no state carried between requests', async () => {
+    const a = app();
+    const token = await fx.token('mcp:tools');
+    const agent = request.agent(a);
+    expect((await agent.post('/mcp').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    expect((await agent.post('/mcp')).status).toBe(401);
+  });
+});
+
+describe('bearerAuth configuration', () => {
+  const verifier: TokenVerifier = async () => {
+    throw new InvalidTokenError('x');
+  };
+  const resource = defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: ['https://auth.example.com'], serveAtRoot: true });
+
+  const cases: [string, Record<string, unknown>, string, RegExp][] = [
+    ['no verifier', { verifier: undefined as unknown as TokenVerifier }, 'ERR_INVALID_OPTIONS', /^verifier must be a function/],
+    ['no resource and no resourceMetadataUrl (L-04)', { resource: undefined }, 'ERR_NO_RESOURCE_METADATA', /resource_metadata/],
+    [
+      'resourceMetadataUrl disagreeing with resource',
+      { resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/other' },
+      'ERR_RESOURCE_MISMATCH',
+      /^resourceMetadataUrl .* disagrees with resource/,
+    ],
+    ['audience disagreeing with resource', { audience: 'https://mcp.example.com/other' }, 'ERR_RESOURCE_MISMATCH', /^audience .* disagrees with resource/],
+    [
+      'audience and resourceMetadataUrl disagreeing without resource',
+      { resource: undefined, audience: 'https://mcp.example.com/mcp', resourceMetadataUrl: 'https://other.example.com/.well-known/oauth-protected-resource/mcp' },
+      'ERR_RESOURCE_MISMATCH',
+      /^resourceMetadataUrl .* disagrees with audience/,
+    ],
+    ['insecure resourceMetadataUrl', { resource: undefined, resourceMetadataUrl: 'http://mcp.example.com/x' }, 'ERR_INSECURE_URL', /^resourceMetadataUrl/],
+    ['bad required scope', { requiredScopes: ['a b'] }, 'ERR_INVALID_SCOPES', /^requiredScopes/],
+    ['offline_access in the challenge (S-09)', { challengeScopes: ['offline_access'] }, 'ERR_INVALID_SCOPES', /^challengeScopes.*offline_access/],
+    ['name map on a method without names', { operationScopes: { 'tools/list': { x: ['a'] } } }, 'ERR_INVALID_OPTIONS', /^operationScopes\['tools\/list'\]/],
+    ['bad operation scope', { operationScopes: { 'tools/call': { x: ['a"b'] } } }, 'ERR_INVALID_SCOPES', /^operationScopes\['tools\/call'\]\['x'\]/],
+    ['bad header limit', { maxAuthorizationLength: 0 }, 'ERR_INVALID_OPTIONS', /^maxAuthorizationLength/],
+    ['bad hierarchy', { scopeHierarchy: { separator: '' } }, 'ERR_INVALID_OPTIONS', /^scopeHierarchy\.separator/],
+  ];
+  it.each(cases)('rejects %s at construction, naming the option', (_name, override, code, message) => {
+    let error: unknown;
+    try {
+      bearerAuth({ verifier, resource, ...override } as BearerAuthOptions);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe(code);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('accepts agreeing duplicates: the path-inserted or root metadata URL and an equivalent audience (S-25)', () => {
+    expect(() =>
+      bearerAuth({ verifier, resource, resourceMetadataUrl: resource.metadataUrl, audience: 'HTTPS://MCP.EXAMPLE.COM/mcp' }),
+    ).not.toThrow();
+    expect(() => bearerAuth({ verifier, resource, resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource' })).not.toThrow();
+    expect(() =>
+      bearerAuth({ verifier, audience: 'https://mcp.example.com/mcp', resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp' }),
+    ).not.toThrow();
+  });
+});
