@@ -32,3 +32,37 @@ export type {
   DiscoveryResult,
   ProtectedResourceMetadata,
 } from './discovery.js';
+export { clientAuthentication, selectTokenEndpointAuthMethod } from './client-authentication.js';
+export type { ClientCredentials, ClientPrivateKey } from './client-authentication.js';
+export { assertClientMetadataUrl, buildRegistrationRequest, registerClient, resolveClient } from './registration.js';
+export type { ClientMetadata, PreRegisteredClient, RegistrationOptions, ResolvedClient } from './registration.js';
+export { selectScopes, splitScope } from './scopes.js';
+export type { ScopeSelectionInput } from './scopes.js';
+export {
+  assertAuthorizationUrl,
+  assertPkceSupported,
+  buildAuthorizationRequest,
+  exchangeAuthorizationCode,
+  refreshTokens,
+  requestClientCredentialsToken,
+  requestJwtBearerToken,
+  toStoredTokens,
+  validateAuthorizationResponse,
+} from './authorization.js';
+export type { AuthorizationRequestInput, PendingAuthorization, TokenRequestContext } from './authorization.js';
+export { asStoredClient, asStoredTokens, clientKey, createMemoryStore, tokensKey } from './token-store.js';
+export type { StoredClient, StoredTokens, StoredValue, TokenStore } from './token-store.js';
+export { createFileLock, createInProcessLock } from './refresh-lock.js';
+export type { FileLockOptions, RefreshLock } from './refresh-lock.js';
+export { createTokenLifecycle } from './token-lifecycle.js';
+export type { Refresher, TokenLifecycle, TokenLifecycleOptions } from './token-lifecycle.js';
+export { createOAuthClient } from './oauth-client.js';
+export type { AssertionContext, AuthorizationHandler, GrantOptions, McpOAuthClient, OAuthClientOptions, ServerContext } from './oauth-client.js';
+export { withOAuth } from './with-oauth.js';
+export type { WithOAuthOptions } from './with-oauth.js';
+export { createHeadlessAuthorizationHandler } from './headless-authorization.js';
+export type { HeadlessAuthorizationOptions } from './headless-authorization.js';
+export { createDpopProof } from './dpop.js';
+export type { DpopProofInput } from './dpop.js';
+export { consoleLogger, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';

@@ -1,0 +1,374 @@
+import * as oauth from 'oauth4webapi';
+import {
+  buildAuthorizationRequest,
+  exchangeAuthorizationCode,
+  refreshTokens,
+  requestClientCredentialsToken,
+  requestJwtBearerToken,
+  validateAuthorizationResponse,
+  type PendingAuthorization,
+  type TokenRequestContext,
+} from './authorization.js';
+import type { ClientPrivateKey } from './client-authentication.js';
+import { createDpopProof } from './dpop.js';
+import { canonicalServerUrl, discover, type DiscoveryResult } from './discovery.js';
+import { McpOAuthError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { RefreshLock } from './refresh-lock.js';
+import { assertClientMetadataUrl, resolveClient, type ClientMetadata, type PreRegisteredClient, type ResolvedClient } from './registration.js';
+import { createSafeFetch, type FetchLike, type HostLookup } from './safe-fetch.js';
+import { selectScopes, splitScope } from './scopes.js';
+import { createTokenLifecycle, type TokenLifecycle } from './token-lifecycle.js';
+import { createMemoryStore, tokensKey, type StoredTokens, type TokenStore } from './token-store.js';
+import type { ResourceChallenge } from './www-authenticate.js';
+
+/**
+ * The interactive seam: receives the authorization URL (already checked: https, or loopback http in
+ * development) and resolves with the callback URL the AS redirected to. See
+ * {@link createHeadlessAuthorizationHandler} and {@link createLoopbackAuthorizationHandler}.
+ */
+export type AuthorizationHandler = (
+  authorizationUrl: URL,
+  context: { readonly redirectUri: string; /** The client's SSRF-guarded fetch. */ readonly fetch: FetchLike },
+) => Promise<URL | string>;
+
+/** Context given to assertion providers. */
+export interface AssertionContext {
+  readonly resource: string;
+  readonly issuer: string;
+  readonly scopes: readonly string[] | undefined;
+  readonly fetch: FetchLike;
+}
+
+/** How tokens are obtained. A discriminated union: exactly one grant per client. */
+export type GrantOptions =
+  /** Authorization code + PKCE for a user (default). Needs `redirectUri` and an `authorizationHandler` (or the programmatic API). */
+  | { readonly type: 'authorization_code' }
+  /** Client credentials (X-01): machine-to-machine with pre-registered credentials. */
+  | { readonly type: 'client_credentials' }
+  /**
+   * RFC 7523 jwt-bearer (X-10, X-13): `assertion` returns the JWT to present — a workload identity token,
+   * or an ID-JAG from {@link requestIdJag} for enterprise-managed authorization.
+   */
+  | { readonly type: 'jwt_bearer'; readonly assertion: (context: AssertionContext) => Promise<string> };
+
+/** Options of {@link createOAuthClient}. Every field is optional except what the chosen grant needs. */
+export interface OAuthClientOptions {
+  /** Default `{ type: 'authorization_code' }`. */
+  readonly grant?: GrantOptions;
+  /** The redirect URI registered for this client (C-29). Required for `authorization_code`. */
+  readonly redirectUri?: string;
+  /** Turns an authorization URL into the callback URL. Without it, interactive authorization fails with `authorization_required`. */
+  readonly authorizationHandler?: AuthorizationHandler;
+  /** Pre-registered credentials, each bound to its issuer when known (C-14, C-18). */
+  readonly preRegistered?: readonly PreRegisteredClient[];
+  /** This client's Client ID Metadata Document URL (C-10, C-11). */
+  readonly clientMetadataUrl?: string;
+  /** Key for `private_key_jwt` with the CIMD client id (C-12). */
+  readonly clientMetadataPrivateKey?: ClientPrivateKey;
+  /**
+   * RFC 7591 metadata for dynamic registration. Default: `{ client_name: 'MCP client', redirect_uris: [redirectUri] }`
+   * when a `redirectUri` is given (so DCR works out of the box), otherwise no dynamic registration.
+   */
+  readonly clientMetadata?: ClientMetadata | false;
+  /** Tokens and registered clients. Default: an in-memory store. */
+  readonly store?: TokenStore;
+  /** Cross-process refresh lock. Default: in-process only. */
+  readonly lock?: RefreshLock;
+  /** Partition of the store for multi-user hosts: tokens are kept per account. Default `default`. */
+  readonly account?: string;
+  /**
+   * INSECURE, development and test only: lets the client talk to loopback servers over http
+   * (`http://127.0.0.1`, `http://localhost`). Default false. Never derive it from the environment.
+   */
+  readonly allowInsecureLoopback?: boolean;
+  /** DNS for the SSRF guard. Default `dns.promises.lookup`. */
+  readonly lookup?: HostLookup;
+  /** The fetch for OAuth traffic (discovery, registration, token endpoint). Default: {@link createSafeFetch}. */
+  readonly oauthFetch?: FetchLike;
+  /** Times one operation may be re-authorized for more scope before failing with `step_up_limit` (C-24). Default 2. */
+  readonly maxStepUps?: number;
+  /** Times a request may be re-sent after a 401 before failing with `retry_limit`. Default 2. */
+  readonly maxUnauthorizedRetries?: number;
+  /** Refresh this long before expiry, in ms. Default 60 000. */
+  readonly refreshSkewMs?: number;
+  /** Add `offline_access` when the AS advertises it (C-39). Default true. */
+  readonly requestOfflineAccess?: boolean;
+  /** Sent as `MCP-Protocol-Version` on discovery (L-01). Default not sent. */
+  readonly protocolVersion?: string;
+  /** Chooses among several PRM `authorization_servers` (C-05). Default: the first. */
+  readonly selectAuthorizationServer?: (servers: readonly string[]) => string;
+  /** Use DPoP (RFC 9449, X-12) with this key pair: sender-constrained tokens, a fresh proof per request. Default: Bearer. */
+  readonly dpopKeyPair?: oauth.CryptoKeyPair;
+  /** Pending authorizations expire after this long, in ms. Default 600 000. */
+  readonly pendingTtlMs?: number;
+  readonly logger?: Logger;
+  /** Clock, for tests. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Discovery and client for one MCP server. */
+export interface ServerContext {
+  readonly serverUrl: string;
+  readonly discovery: DiscoveryResult;
+  readonly client: ResolvedClient;
+  readonly tokensKey: string;
+  readonly dpop?: oauth.DPoPHandle;
+}
+
+/** The orchestrator: every grant and lifecycle rule behind four calls. */
+export interface McpOAuthClient {
+  /** Discovery + client for `serverUrl`, cached; `challenge` (from a 401) may point at another PRM. */
+  context(serverUrl: string | URL, challenge?: ResourceChallenge, options?: { refresh?: boolean }): Promise<ServerContext>;
+  /** Usable tokens for a server already discovered, refreshed if needed; undefined when none. */
+  tokens(serverUrl: string | URL, rejectedAccessToken?: string): Promise<StoredTokens | undefined>;
+  /**
+   * Reacts to a 401/403 challenge: refresh, else a new grant (step-up unions granted scopes, C-22).
+   * For `authorization_code` this calls the {@link AuthorizationHandler}.
+   */
+  handleChallenge(serverUrl: string | URL, challenge: ResourceChallenge | undefined, rejectedAccessToken: string | undefined): Promise<StoredTokens>;
+  /** Programmatic API, step 1: the URL to send the user to. The state and PKCE verifier stay here, per authorization. */
+  startAuthorization(serverUrl: string | URL, options?: { challenge?: ResourceChallenge; scopes?: readonly string[] }): Promise<{ authorizationUrl: URL; state: string }>;
+  /** Programmatic API, step 2: the callback URL the AS redirected to; validates it (C-30…C-34), exchanges the code, stores the tokens. */
+  completeAuthorization(callbackUrl: string | URL): Promise<StoredTokens>;
+  /** Forgets the tokens for a server. */
+  signOut(serverUrl: string | URL): Promise<void>;
+  /** Builds the `Authorization` (and `DPoP`) headers for a request with these tokens. */
+  authorizationHeaders(context: ServerContext, tokens: StoredTokens, request: { method: string; url: URL }): Promise<Record<string, string>>;
+  /** Remembers a resource server's `DPoP-Nonce` (RFC 9449 §9) for the next proof to its origin. */
+  rememberDpopNonce(url: URL, nonce: string | null): void;
+  /** The fetch used for OAuth traffic (SSRF-guarded). */
+  readonly oauthFetch: FetchLike;
+  readonly options: Readonly<OAuthClientOptions>;
+}
+
+interface PendingRecord {
+  readonly pending: PendingAuthorization;
+  readonly serverUrl: string;
+}
+
+/**
+ * Creates the orchestrator. Validates options once (misconfigurations fail here, `invalid_options`).
+ *
+ * @example
+ * const client = createOAuthClient({ redirectUri: 'http://127.0.0.1:8765/callback', authorizationHandler: createLoopbackAuthorizationHandler() });
+ * const fetch = withOAuth(globalThis.fetch, client);
+ */
+export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthClient {
+  const grant = options.grant ?? { type: 'authorization_code' };
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const account = options.account ?? 'default';
+  const pendingTtlMs = options.pendingTtlMs ?? 600_000;
+  if (grant.type === 'authorization_code' && !options.redirectUri) throw new McpOAuthError('invalid_options', 'redirectUri is required for the authorization_code grant');
+  if (options.redirectUri) {
+    const redirect = new URL(options.redirectUri);
+    if (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname))) {
+      throw new McpOAuthError('invalid_options', 'redirectUri must be https or a loopback http URL (C-40)');
+    }
+  }
+  if (options.clientMetadataUrl) assertClientMetadataUrl(options.clientMetadataUrl);
+  if (grant.type !== 'authorization_code' && !options.preRegistered?.length) {
+    throw new McpOAuthError('invalid_options', `The ${grant.type} grant needs preRegistered credentials (X-02: no dynamic registration)`);
+  }
+  const store = options.store ?? createMemoryStore();
+  const oauthFetch = options.oauthFetch ?? createSafeFetch({ allowInsecureLoopback: options.allowInsecureLoopback === true, ...(options.lookup && { lookup: options.lookup }) });
+  const lifecycle: TokenLifecycle = createTokenLifecycle({
+    store,
+    ...(options.lock && { lock: options.lock }),
+    ...(options.refreshSkewMs !== undefined && { refreshSkewMs: options.refreshSkewMs }),
+    now,
+  });
+  const clientMetadata: ClientMetadata | undefined =
+    options.clientMetadata === false
+      ? undefined
+      : (options.clientMetadata ?? (options.redirectUri ? { client_name: 'MCP client', redirect_uris: [options.redirectUri] } : undefined));
+  const contexts = new Map<string, Promise<ServerContext>>();
+  const obtaining = new Map<string, Promise<StoredTokens>>();
+  const pendings = new Map<string, PendingRecord>();
+  const dpopNonces = new Map<string, string>();
+  const dpop = options.dpopKeyPair ? oauth.DPoP({}, options.dpopKeyPair) : undefined;
+
+  const keyOf = (serverUrl: string | URL) => canonicalServerUrl(serverUrl);
+
+  async function buildContext(serverUrl: string, challenge: ResourceChallenge | undefined): Promise<ServerContext> {
+    const discovery = await discover(new URL(serverUrl), {
+      fetch: oauthFetch,
+      ...(challenge?.resourceMetadata !== undefined && { resourceMetadata: challenge.resourceMetadata }),
+      ...(options.protocolVersion !== undefined && { protocolVersion: options.protocolVersion }),
+      ...(options.selectAuthorizationServer && { selectAuthorizationServer: options.selectAuthorizationServer }),
+    });
+    const client = await resolveClient(discovery.authorizationServer, {
+      store,
+      fetch: oauthFetch,
+      allowInsecureLoopback: options.allowInsecureLoopback === true,
+      ...(options.preRegistered && { preRegistered: options.preRegistered }),
+      ...(options.clientMetadataUrl !== undefined && { clientMetadataUrl: options.clientMetadataUrl }),
+      ...(options.clientMetadataPrivateKey && { clientMetadataPrivateKey: options.clientMetadataPrivateKey }),
+      ...(clientMetadata && grant.type === 'authorization_code' && { clientMetadata }),
+    });
+    logger.debug?.(`Using ${discovery.authorizationServer.issuer} for ${serverUrl} (client from ${client.source})`);
+    return {
+      serverUrl,
+      discovery,
+      client,
+      tokensKey: tokensKey({ account, issuer: discovery.authorizationServer.issuer, clientId: client.clientId, resource: discovery.resource }),
+      ...(dpop && { dpop }),
+    };
+  }
+
+  async function context(serverUrl: string | URL, challenge?: ResourceChallenge, opts: { refresh?: boolean } = {}): Promise<ServerContext> {
+    const key = keyOf(serverUrl);
+    let existing = contexts.get(key);
+    if (!existing || opts.refresh) {
+      existing = buildContext(key, challenge);
+      contexts.set(key, existing);
+      existing.catch(() => {
+        if (contexts.get(key) === existing) contexts.delete(key);
+      });
+    }
+    return existing;
+  }
+
+  const tokenContext = (ctx: ServerContext): TokenRequestContext => ({
+    authorizationServer: ctx.discovery.authorizationServer,
+    client: ctx.client,
+    fetch: oauthFetch,
+    allowInsecureLoopback: options.allowInsecureLoopback === true,
+    resource: ctx.discovery.resource,
+    now,
+    ...(ctx.dpop && { dpop: ctx.dpop }),
+  });
+
+  async function tokensFor(ctx: ServerContext, rejected?: string): Promise<StoredTokens | undefined> {
+    return lifecycle.ensureFresh(ctx.tokensKey, (current) => refreshTokens(tokenContext(ctx), current.refreshToken!), rejected);
+  }
+
+  async function startWith(ctx: ServerContext, scopes: readonly string[] | undefined): Promise<{ authorizationUrl: URL; state: string }> {
+    for (const [state, record] of pendings) if (now() - record.pending.createdAt > pendingTtlMs) pendings.delete(state);
+    const { url, pending } = await buildAuthorizationRequest({
+      authorizationServer: ctx.discovery.authorizationServer,
+      clientId: ctx.client.clientId,
+      redirectUri: options.redirectUri!,
+      resource: ctx.discovery.resource,
+      ...(scopes && { scopes }),
+      allowInsecureLoopback: options.allowInsecureLoopback === true,
+      now,
+    });
+    pendings.set(pending.state, { pending, serverUrl: ctx.serverUrl });
+    return { authorizationUrl: url, state: pending.state };
+  }
+
+  function scopesFor(ctx: ServerContext, challenge: ResourceChallenge | undefined, granted: StoredTokens | undefined): string[] | undefined {
+    const stepUp = challenge?.error === 'insufficient_scope';
+    return selectScopes({
+      ...(challenge?.scopes && { challenged: challenge.scopes }),
+      ...(ctx.discovery.resourceMetadata?.scopes_supported && { resourceScopesSupported: ctx.discovery.resourceMetadata.scopes_supported }),
+      ...(ctx.discovery.authorizationServer.scopes_supported && { authorizationServerScopesSupported: ctx.discovery.authorizationServer.scopes_supported }),
+      ...(stepUp && granted?.scope !== undefined && { granted: splitScope(granted.scope) }),
+      requestOfflineAccess: grant.type === 'authorization_code' && options.requestOfflineAccess !== false,
+    });
+  }
+
+  async function completeAuthorization(callbackUrl: string | URL): Promise<StoredTokens> {
+    const callback = new URL(callbackUrl);
+    const state = callback.searchParams.get('state');
+    const record = state === null ? undefined : pendings.get(state);
+    if (!record || now() - record.pending.createdAt > pendingTtlMs) {
+      throw new McpOAuthError('unknown_authorization', 'The callback matches no pending authorization (missing, unknown or expired state)');
+    }
+    // One-shot: a callback is consumed whatever its outcome.
+    pendings.delete(record.pending.state);
+    const ctx = await context(record.serverUrl);
+    if (ctx.discovery.authorizationServer.issuer !== record.pending.issuer || ctx.client.clientId !== record.pending.clientId) {
+      throw new McpOAuthError('iss_mismatch', 'The authorization server changed while the authorization was pending');
+    }
+    const params = validateAuthorizationResponse(ctx.discovery.authorizationServer, record.pending, callback);
+    const tokens = await exchangeAuthorizationCode(tokenContext(ctx), record.pending, params);
+    await lifecycle.save(ctx.tokensKey, tokens);
+    return tokens;
+  }
+
+  async function obtain(ctx: ServerContext, challenge: ResourceChallenge | undefined, granted: StoredTokens | undefined): Promise<StoredTokens> {
+    const scopes = scopesFor(ctx, challenge, granted);
+    let tokens: StoredTokens;
+    switch (grant.type) {
+      case 'client_credentials':
+        tokens = await requestClientCredentialsToken(tokenContext(ctx), scopes);
+        break;
+      case 'jwt_bearer': {
+        const assertion = await grant.assertion({ resource: ctx.discovery.resource, issuer: ctx.discovery.authorizationServer.issuer, scopes, fetch: oauthFetch });
+        tokens = await requestJwtBearerToken(tokenContext(ctx), assertion, scopes);
+        break;
+      }
+      case 'authorization_code': {
+        if (!options.authorizationHandler) {
+          throw new McpOAuthError('authorization_required', `Authorization needed for ${ctx.serverUrl}; configure an authorizationHandler or use startAuthorization()`);
+        }
+        const { authorizationUrl } = await startWith(ctx, scopes);
+        const callback = await options.authorizationHandler(authorizationUrl, { redirectUri: options.redirectUri!, fetch: oauthFetch });
+        return completeAuthorization(callback);
+      }
+    }
+    await lifecycle.save(ctx.tokensKey, tokens);
+    return tokens;
+  }
+
+  async function handleChallenge(serverUrl: string | URL, challenge: ResourceChallenge | undefined, rejected: string | undefined): Promise<StoredTokens> {
+    const key = keyOf(serverUrl);
+    const stepUp = challenge?.error === 'insufficient_scope';
+    const flightKey = `${key}\n${rejected ?? ''}\n${stepUp ? (challenge?.scopes ?? []).join(' ') : ''}`;
+    let flight = obtaining.get(flightKey);
+    if (!flight) {
+      flight = (async () => {
+        // A rejected token may mean the server moved to another AS (C-18): discover again.
+        const ctx = await context(key, challenge, { refresh: rejected !== undefined || challenge?.resourceMetadata !== undefined });
+        const current = await lifecycle.read(ctx.tokensKey);
+        if (!stepUp) {
+          const fresh = await tokensFor(ctx, rejected).catch((error: unknown) => {
+            if (error instanceof McpOAuthError && error.code === 'refresh_failed') return undefined;
+            throw error;
+          });
+          if (fresh) return fresh;
+        }
+        return obtain(ctx, challenge, current);
+      })().finally(() => obtaining.delete(flightKey));
+      obtaining.set(flightKey, flight);
+    }
+    return flight;
+  }
+
+  return {
+    options,
+    oauthFetch,
+    context,
+    async tokens(serverUrl, rejected) {
+      const existing = contexts.get(keyOf(serverUrl));
+      if (!existing) return undefined;
+      return tokensFor(await existing, rejected);
+    },
+    handleChallenge,
+    async startAuthorization(serverUrl, opts = {}) {
+      if (grant.type !== 'authorization_code') throw new McpOAuthError('invalid_options', 'startAuthorization needs the authorization_code grant');
+      const ctx = await context(serverUrl, opts.challenge);
+      const granted = await lifecycle.read(ctx.tokensKey);
+      return startWith(ctx, opts.scopes ?? scopesFor(ctx, opts.challenge, granted));
+    },
+    completeAuthorization,
+    rememberDpopNonce(url, nonce) {
+      if (nonce) dpopNonces.set(url.origin, nonce);
+    },
+    async signOut(serverUrl) {
+      const existing = contexts.get(keyOf(serverUrl));
+      if (existing) await store.delete((await existing).tokensKey);
+    },
+    async authorizationHeaders(ctx, tokens, request) {
+      if (tokens.tokenType === 'DPoP' && options.dpopKeyPair) {
+        const nonce = dpopNonces.get(request.url.origin);
+        const proof = await createDpopProof(options.dpopKeyPair, { method: request.method, url: request.url, accessToken: tokens.accessToken, ...(nonce !== undefined && { nonce }) });
+        return { authorization: `DPoP ${tokens.accessToken}`, dpop: proof };
+      }
+      return { authorization: `Bearer ${tokens.accessToken}` };
+    },
+  };
+}
