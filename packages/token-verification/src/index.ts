@@ -20,3 +20,7 @@ export type {
   IntrospectionClientAuthentication,
   IntrospectionVerifierOptions,
 } from './introspection-verifier.js';
+export { isJwt, selectVerifierByIssuer, selectVerifierByTokenShape } from './select-verifier.js';
+export type { SelectByIssuerOptions, SelectByShapeOptions } from './select-verifier.js';
+export { cacheVerifiedTokens } from './cache-verified-tokens.js';
+export type { VerifiedTokenCacheOptions } from './cache-verified-tokens.js';

@@ -1,0 +1,55 @@
+/**
+ * A bounded cache in front of any verifier: repeated verifications of one token skip the
+ * signature check (or the introspection call) until the token expires.
+ */
+import type { AuthInfo, TokenVerifier } from './auth-info.js';
+import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
+import { ConfigurationError, InvalidTokenError } from './errors.js';
+import { ExpiringLru, tokenHash } from './lru-cache.js';
+import { abortable, SingleFlight } from './single-flight.js';
+
+/** Options for {@link cacheVerifiedTokens}. */
+export interface VerifiedTokenCacheOptions {
+  /** Most results kept (least recently used go first). Default 10000. */
+  readonly maxEntries?: number;
+  /** Longest a result is reused, in seconds, however long the token lives. Default 300. */
+  readonly maxTtl?: number;
+  /** The current time (tests). Default: the wall clock. */
+  readonly currentDate?: CurrentDate;
+}
+
+/**
+ * Wraps a verifier with a cache of successful results, keyed by a SHA-256 of the token (the raw
+ * token is never stored, S-22) and kept until the earlier of `expiresAt` (`exp`) and `maxTtl`.
+ * Failures are never cached. Concurrent verifications of one token share one inner call.
+ *
+ * Trade-off: a cached JWT is not re-checked against a rotated-out key until it expires or
+ * `maxTtl` passes — the same as a stateless JWT anyway.
+ *
+ * @example const verify = cacheVerifiedTokens(createJwtVerifier({ ... }), { maxEntries: 5000 });
+ */
+export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTokenCacheOptions = {}): TokenVerifier {
+  if (typeof verifier !== 'function') throw new ConfigurationError('ERR_INVALID_OPTION', '"verifier" must be a verifier function');
+  const cache = new ExpiringLru<Omit<AuthInfo, 'token'>>(positiveNumber(options.maxEntries, 'maxEntries', 10_000, { integer: true }));
+  const maxTtl = positiveNumber(options.maxTtl, 'maxTtl', 300);
+  const now = clockFrom(options.currentDate);
+  const flight = new SingleFlight<Omit<AuthInfo, 'token'>>();
+
+  return async (token, context) => {
+    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+    const key = tokenHash(token);
+    const cached = cache.get(key, now());
+    if (cached) return { ...cached, token };
+    const info = await abortable(
+      flight.run(key, async () => {
+        // The inner call is shared: one caller's abort must not fail the others, so it gets no signal.
+        const { token: _token, ...result } = await verifier(token);
+        const expiresAt = Math.min(result.expiresAt ?? Infinity, now() + maxTtl);
+        if (expiresAt > now()) cache.set(key, result, expiresAt);
+        return result;
+      }),
+      context?.signal,
+    );
+    return { ...info, token };
+  };
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestKey, mintAccessToken, startJwksServer, type JwksServer, type TestKey } from '@portcullis/test-fixtures';
+import { cacheVerifiedTokens, ConfigurationError, createJwtVerifier, InvalidTokenError, type TokenVerifier } from '../src/index.js';
+import { rejection } from './support.js';
+
+const ISSUER = 'https://as.portcullis.test';
+const RESOURCE = 'https://mcp.portcullis.test/mcp';
+
+describe('cacheVerifiedTokens', () => {
+  let key: TestKey;
+  let jwks: JwksServer;
+  beforeAll(async () => {
+    key = await createTestKey('ES256');
+    jwks = await startJwksServer([key.publicJwk]);
+  });
+  afterAll(() => jwks.close());
+
+  /** A real JWT verifier that never caches keys (cacheMaxAge 0, cooldown 0): every verification fetches the JWKS, so jwks.requests counts real verifications. */
+  const counted = (): TokenVerifier => createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0 });
+
+  it('reuses a verified result until exp, then verifies again (and rejects the expired token)', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 120;
+    const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, client_id: 'c', scope: 'a b', exp });
+    let clock = Date.now();
+    const inner = counted();
+    const verify = cacheVerifiedTokens(inner, { currentDate: () => new Date(clock) });
+    const first = await verify(token);
+    const before = jwks.requests;
+    const second = await verify(token);
+    expect(second).toEqual(first);
+    expect(second).toMatchObject({ token, clientId: 'c', scopes: ['a', 'b'], expiresAt: exp, resource: new URL(RESOURCE) });
+    expect(jwks.requests).toBe(before);
+    clock = (exp + 1) * 1000;
+    // The cache entry has expired: the inner verifier runs again (its own clock is real time, so it still accepts).
+    await verify(token);
+    expect(jwks.requests).toBe(before + 1);
+  });
+
+  it('honours maxTtl and maxEntries (LRU), and shares one inner call between concurrent verifications', async () => {
+    let clock = Date.now();
+    const verify = cacheVerifiedTokens(counted(), { maxTtl: 10, maxEntries: 2, currentDate: () => new Date(clock) });
+    const tokens = await Promise.all([1, 2, 3].map((n) => mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: `u${n}` })));
+    const start = jwks.requests;
+    await Promise.all(Array.from({ length: 20 }, () => verify(tokens[0]!)));
+    expect(jwks.requests).toBe(start + 1);
+    clock += 11_000;
+    await verify(tokens[0]!);
+    expect(jwks.requests).toBe(start + 2);
+    await verify(tokens[1]!);
+    await verify(tokens[2]!); // evicts tokens[0]
+    await verify(tokens[2]!);
+    expect(jwks.requests).toBe(start + 4);
+    await verify(tokens[0]!);
+    expect(jwks.requests).toBe(start + 5);
+  });
+
+  it('never caches a failure', async () => {
+    const verify = cacheVerifiedTokens(counted());
+    const wrong = await mintAccessToken(key, { iss: ISSUER, aud: 'https://other.test' });
+    const start = jwks.requests;
+    await rejection(verify(wrong), InvalidTokenError, { status: 401 });
+    await rejection(verify(wrong), InvalidTokenError, { status: 401 });
+    expect(jwks.requests).toBe(start + 2);
+  });
+
+  it('rejects bad options', () => {
+    expect(() => cacheVerifiedTokens('x' as never)).toThrow(ConfigurationError);
+    expect(() => cacheVerifiedTokens(counted(), { maxEntries: 0 })).toThrow(/maxEntries/);
+    expect(() => cacheVerifiedTokens(counted(), { maxTtl: -1 })).toThrow(/maxTtl/);
+  });
+});
