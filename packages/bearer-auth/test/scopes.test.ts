@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import type { AuthInfo } from '@portcullis/token-verification';
+import { bearerAuth, HEADER_MISMATCH, requireScopes, type BearerAuthOptions } from '../src/index.js';
+import { parseChallenge, startFixture, type Fixture } from './support.js';
+
+let fx: Fixture;
+let tools: string; // mcp:tools
+let toolsAndRead: string; // mcp:tools files:read
+let admin: string; // mcp:admin
+beforeAll(async () => {
+  fx = await startFixture();
+  [tools, toolsAndRead, admin] = await Promise.all([fx.token('mcp:tools'), fx.token('mcp:tools files:read'), fx.token('mcp:admin')]);
+});
+afterAll(() => fx.close());
+
+const operationScopes = {
+  'tools/list': ['mcp:tools'],
+  'tools/call': { delete_repo: ['mcp:admin'], read_file: ['files:read'], '*': ['mcp:tools'] },
+  'resources/read': { 'file:///secret.txt': ['files:write'] },
+  'prompts/get': { review: ['files:read'] },
+} as const;
+
+/** An app whose handler records what reached it, so "answered before the tool runs" is visible. */
+function mcpApp(options: Partial<BearerAuthOptions> = {}, { json = false } = {}) {
+  const reached: unknown[] = [];
+  const a = express();
+  if (json) a.use(express.json());
+  a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes, ...options }));
+  a.post('/mcp', (req, res) => {
+    reached.push(req.body);
+    res.json({ ok: true, body: req.body, scopes: (req as unknown as { auth: AuthInfo }).auth.scopes });
+  });
+  return { app: a, reached };
+}
+
+const call = (name: string, id: number | string = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
+
+describe.each([
+  ['without a body parser', false],
+  ['after express.json()', true],
+])('per-MCP-operation scopes %s', (_label, json) => {
+  it('a tools/call of delete_repo needs mcp:admin: 403 listing it, before the tool runs', async () => {
+    const { app, reached } = mcpApp({}, { json });
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${tools}`).send(call('delete_repo'));
+    expect(res.status).toBe(403);
+    const challenge = parseChallenge(res.headers['www-authenticate']);
+    expect(challenge.params['error']).toBe('insufficient_scope');
+    expect(challenge.params['scope']).toBe('mcp:admin');
+    expect(reached).toEqual([]);
+  });
+
+  it('the right scope lets the call through, and the body stays readable for the handler', async () => {
+    const { app, reached } = mcpApp({}, { json });
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('delete_repo'));
+    expect(res.status).toBe(200);
+    expect(reached).toEqual([call('delete_repo')]);
+  });
+
+  it("an unnamed tool falls back to '*', unknown methods need nothing beyond the mount", async () => {
+    const { app } = mcpApp({}, { json });
+    expect((await request(app).post('/mcp').set('Authorization', `Bearer ${tools}`).send(call('anything'))).status).toBe(200);
+    expect((await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('anything'))).status).toBe(403);
+    const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
+    expect((await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).send(ping)).status).toBe(200);
+  });
+
+  it('resources/read by uri and prompts/get by name', async () => {
+    const { app } = mcpApp({}, { json });
+    const read = { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///secret.txt' } };
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(read);
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('files:write');
+    const prompt = { jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'review' } };
+    expect((await request(app).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(prompt)).status).toBe(200);
+  });
+
+  it('S-18 S-19: a batch needs the union, all of it in one challenge with the mount scopes', async () => {
+    const { app, reached } = mcpApp({ requiredScopes: ['mcp:tools'] }, { json });
+    const batch = [call('read_file', 1), call('delete_repo', 2), { jsonrpc: '2.0', method: 'notifications/initialized' }];
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(batch);
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('mcp:tools files:read mcp:admin');
+    expect(res.headers['www-authenticate']!.match(/Bearer/g)).toHaveLength(1);
+    expect(reached).toEqual([]);
+  });
+
+  it('S-29: Mcp-Method / Mcp-Name headers that match the body are accepted', async () => {
+    const { app } = mcpApp({}, { json });
+    const res = await request(app)
+      .post('/mcp')
+      .set('Authorization', `Bearer ${admin}`)
+      .set('Mcp-Method', 'tools/call')
+      .set('Mcp-Name', 'delete_repo')
+      .send(call('delete_repo'));
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ['Mcp-Name differs', { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'harmless' }, call('delete_repo', 7), 7],
+    ['Mcp-Method differs', { 'Mcp-Method': 'tools/list' }, call('delete_repo', 'a'), 'a'],
+    ['a batch message differs', { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'read_file' }, [call('read_file', 1), call('delete_repo', 2)], null],
+  ])('S-29: %s → 400 with JSON-RPC error -32020, before the tool runs', async (_name, headers, body, id) => {
+    const { app, reached } = mcpApp({}, { json });
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).set(headers).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ jsonrpc: '2.0', id, error: { code: HEADER_MISMATCH, message: expect.stringMatching(/^Header mismatch/) } });
+    expect(HEADER_MISMATCH).toBe(-32020);
+    expect(reached).toEqual([]);
+  });
+});
+
+describe('per-MCP-operation scopes: edges', () => {
+  it('S-29: without a JSON body (GET), the Mcp-Method / Mcp-Name headers name the operation', async () => {
+    const a = express();
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
+    a.get('/mcp', (_req, res) => {
+      res.send('ok');
+    });
+    const res = await request(a).get('/mcp').set('Authorization', `Bearer ${tools}`).set('Mcp-Method', 'tools/call').set('Mcp-Name', 'delete_repo');
+    expect(res.status).toBe(403);
+    expect((await request(a).get('/mcp').set('Authorization', `Bearer ${tools}`)).status).toBe(200);
+  });
+
+  it('an unparsable JSON body → 400 JSON-RPC parse error', async () => {
+    const { app, reached } = mcpApp();
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).set('Content-Type', 'application/json').send('{"jsonrpc":');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe(-32700);
+    expect(reached).toEqual([]);
+  });
+
+  it('a body over maxBodyBytes → 413', async () => {
+    const { app } = mcpApp({ maxBodyBytes: 100 });
+    const res = await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('x'.repeat(200)));
+    expect(res.status).toBe(413);
+  });
+
+  it('no credentials: 401 before the body is read', async () => {
+    const { app } = mcpApp();
+    const res = await request(app).post('/mcp').send(call('delete_repo'));
+    expect(res.status).toBe(401);
+    expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBeUndefined();
+  });
+
+  it('a body drained by someone else without keeping it fails closed via next(err)', async () => {
+    const a = express();
+    a.use((req, _res, next) => {
+      req.resume();
+      req.on('end', () => next());
+    });
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
+    a.post('/mcp', (_req, res) => {
+      res.send('reached');
+    });
+    a.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(500).send(err.message);
+    });
+    const res = await request(a).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('delete_repo'));
+    expect(res.status).toBe(500);
+    expect(res.text).toMatch(/consumed before bearerAuth/);
+  });
+});
+
+describe('scopes for the whole mount and per route', () => {
+  function routeApp(options: Partial<BearerAuthOptions> = {}) {
+    const a = express();
+    a.use('/api', bearerAuth({ verifier: fx.verifier, resource: fx.resource, requiredScopes: ['mcp:tools'], ...options }));
+    a.get('/api/open', (_req, res) => {
+      res.send('open');
+    });
+    a.get('/api/files', requireScopes('files:read'), (_req, res) => {
+      res.send('files');
+    });
+    a.get('/api/both', requireScopes('files:read'), requireScopes('files:write'), (_req, res) => {
+      res.send('both');
+    });
+    a.get('/unprotected', requireScopes('files:read'), (_req, res) => {
+      res.send('never');
+    });
+    a.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(500).send(err.message);
+    });
+    return a;
+  }
+
+  it('the mount scope applies to every route', async () => {
+    const res = await request(routeApp()).get('/api/open').set('Authorization', `Bearer ${admin}`);
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('mcp:tools');
+    expect((await request(routeApp()).get('/api/open').set('Authorization', `Bearer ${tools}`)).status).toBe(200);
+  });
+
+  it('S-18: requireScopes adds route scopes; the 403 lists mount + route scopes', async () => {
+    const res = await request(routeApp()).get('/api/files').set('Authorization', `Bearer ${tools}`);
+    expect(res.status).toBe(403);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(parseChallenge(res.headers['www-authenticate']).params).toMatchObject({ error: 'insufficient_scope', scope: 'mcp:tools files:read' });
+    expect((await request(routeApp()).get('/api/files').set('Authorization', `Bearer ${toolsAndRead}`)).status).toBe(200);
+  });
+
+  it('S-19: stacked requireScopes accumulate into one challenge with every scope', async () => {
+    const res = await request(routeApp()).get('/api/both').set('Authorization', `Bearer ${toolsAndRead}`);
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('mcp:tools files:read files:write');
+  });
+
+  it('requireScopes without bearerAuth before it is a wiring error → next(err)', async () => {
+    const res = await request(routeApp()).get('/unprotected').set('Authorization', `Bearer ${toolsAndRead}`);
+    expect(res.status).toBe(500);
+    expect(res.text).toMatch(/must run after bearerAuth/);
+  });
+
+  it('requireScopes validates its scopes at construction', () => {
+    expect(() => requireScopes('a b')).toThrow(/requireScopes\(\)/);
+  });
+
+  it('S-21: a broader scope covers narrower ones (implications, transitive, and prefix rule)', async () => {
+    const implies = routeApp({ requiredScopes: ['mcp:tools'], scopeHierarchy: { implies: { 'mcp:admin': ['mcp:tools', 'files:write'], 'files:write': ['files:read'] } } });
+    // mcp:admin ⇒ mcp:tools (mount) and ⇒ files:write ⇒ files:read (route, transitive)
+    expect((await request(implies).get('/api/files').set('Authorization', `Bearer ${admin}`)).status).toBe(200);
+    expect((await request(implies).get('/api/both').set('Authorization', `Bearer ${admin}`)).status).toBe(200);
+    // not the other way round
+    expect((await request(implies).get('/api/both').set('Authorization', `Bearer ${toolsAndRead}`)).status).toBe(403);
+
+    const prefix = routeApp({ requiredScopes: ['mcp:admin:users'], scopeHierarchy: { separator: ':' } });
+    expect((await request(prefix).get('/api/open').set('Authorization', `Bearer ${admin}`)).status).toBe(200);
+    expect((await request(prefix).get('/api/open').set('Authorization', `Bearer ${tools}`)).status).toBe(403);
+  });
+
+  it('S-21: the hierarchy applies to per-operation scopes too', async () => {
+    const { app } = mcpApp({ scopeHierarchy: { implies: { 'mcp:admin': ['mcp:tools'] } } });
+    expect((await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('anything'))).status).toBe(200);
+  });
+});
