@@ -3,6 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import {
   ConfigurationError,
+  createJwtVerifier,
   InsufficientScopeError,
   InvalidTokenError,
   VerifierUnavailableError,
@@ -12,7 +13,7 @@ import {
 import { defineProtectedResource, protectedResourceMetadata } from '@portcullis/protected-resource-metadata';
 import { createTestKey, JWT_RESOURCE, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
 import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
-import { METADATA_URL, parseChallenge, startFixture, testJwtVerifier, type Fixture } from './support.js';
+import { METADATA_URL, parseChallenge, startFixture, type Fixture } from './support.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -109,7 +110,7 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     const key = await createTestKey('ES256');
     const jwks = await startJwksServer([key.publicJwk]);
     try {
-      const verifier = testJwtVerifier({ issuer: 'https://issuer.example', audience: JWT_RESOURCE, jwksUri: jwks.url });
+      const verifier = createJwtVerifier({ issuer: 'https://issuer.example', audience: JWT_RESOURCE, jwksUri: jwks.url });
       const expired = await mintAccessToken(key, { iss: 'https://issuer.example', aud: JWT_RESOURCE, exp: Math.floor(Date.now() / 1000) - 600 });
       const res = await request(app({ verifier })).post('/mcp').set('Authorization', `Bearer ${expired}`);
       expect(res.status).toBe(401);
@@ -121,7 +122,7 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
 
   it('S-11 S-12 B-01: a real token issued for another resource → 401 invalid_token', async () => {
     const other = defineProtectedResource({ resource: 'https://other.portcullis.test/mcp', authorizationServers: [fx.as.issuer] });
-    const verifier = testJwtVerifier({ issuer: fx.as.issuer, audience: other.resource, jwksUri: `${fx.as.issuer}/jwks` });
+    const verifier = createJwtVerifier({ issuer: fx.as.issuer, audience: other.resource, jwksUri: `${fx.as.issuer}/jwks` });
     const token = await fx.token('mcp:tools'); // aud = JWT_RESOURCE
     const res = await request(app({ verifier, resource: other })).post('/mcp').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(401);
@@ -225,6 +226,18 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['www-authenticate']).toBeUndefined();
     expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The authorization server is unreachable' });
+  });
+
+  it('503 + Retry-After when the real verifier cannot reach the JWKS (a down AS never logs users out)', async () => {
+    const jwks = await startJwksServer([]);
+    await jwks.close();
+    const verifier = createJwtVerifier({ issuer: fx.as.issuer, audience: JWT_RESOURCE, jwksUri: jwks.url });
+    const token = await fx.token('mcp:tools');
+    const res = await request(app({ verifier })).post('/mcp').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(503);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).not.toContain(token);
   });
 
   it('S-22: an error message that contains the token is not echoed', async () => {

@@ -48,7 +48,7 @@ function mcpSdkApp({ json }: { json: boolean }) {
       ran.push('delete_repo');
       return { content: [{ type: 'text', text: 'deleted' }] };
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true }) // no sessionIdGenerator: stateless (S-30);
     res.on('close', () => {
       void transport.close();
       void server.close();

@@ -1,37 +1,6 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
-import { InvalidTokenError, VerifierUnavailableError, type AuthInfo, type TokenVerifier } from '@portcullis/token-verification';
+import { createJwtVerifier, type TokenVerifier } from '@portcullis/token-verification';
 import { defineProtectedResource, type ProtectedResource } from '@portcullis/protected-resource-metadata';
 import { clientCredentialsToken, JWT_RESOURCE, startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
-
-/**
- * A JWT verifier for tests, on jose against the real AS's JWKS (interim, until the core's
- * createJwtVerifier is exported; then this delegates to it).
- */
-export function testJwtVerifier({ issuer, audience, jwksUri }: { issuer: string; audience: string; jwksUri: string }): TokenVerifier {
-  const jwks = createRemoteJWKSet(new URL(jwksUri));
-  return async (token) => {
-    try {
-      const { payload } = await jwtVerify(token, jwks, { issuer, audience, algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'], typ: 'at+jwt', requiredClaims: ['exp'] });
-      const scopes = typeof payload['scope'] === 'string' ? [...new Set(payload['scope'].split(' ').filter(Boolean))] : [];
-      const info: AuthInfo = {
-        token,
-        clientId: String(payload['client_id'] ?? payload['azp'] ?? ''),
-        scopes,
-        ...(payload.exp !== undefined ? { expiresAt: payload.exp } : {}),
-        resource: new URL(audience),
-        ...(payload.sub !== undefined ? { subject: payload.sub } : {}),
-        ...(payload.iss !== undefined ? { issuer: payload.iss } : {}),
-        claims: payload,
-      };
-      return info;
-    } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout || (error instanceof TypeError && /fetch/.test(error.message))) {
-        throw new VerifierUnavailableError('The authorization server keys are unavailable', { cause: error });
-      }
-      throw new InvalidTokenError('The access token is not valid', { cause: error });
-    }
-  };
-}
 
 export interface Fixture {
   readonly as: DevAuthorizationServer;
@@ -50,7 +19,8 @@ export async function startFixture(): Promise<Fixture> {
     authorizationServers: [as.issuer],
     scopesSupported: ['mcp:tools', 'files:read', 'files:write', 'mcp:admin'],
   });
-  const verifier = testJwtVerifier({ issuer: as.issuer, audience: resource.resource, jwksUri: `${as.issuer}/jwks` });
+  // The core verifier, configured from the same ProtectedResource: audience = resource.resource.
+  const verifier = createJwtVerifier({ issuer: as.issuer, audience: resource.resource, jwksUri: `${as.issuer}/jwks`, requireRfc9068: true });
   return {
     as,
     resource,
