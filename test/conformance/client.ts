@@ -10,14 +10,15 @@
  *
  * The only scenario input read is `MCP_CONFORMANCE_CONTEXT`, and only for what a user would type into
  * a configuration: pre-registered credentials (and the issuer they belong to), a private key, IdP
- * values and ID token, a workload token. `MCP_CONFORMANCE_SCENARIO` is never read. The browser is a
- * scripted user agent that opens the authorization URL and follows the redirect back to the client,
- * the way a user clicking "Allow" would; it only ever talks to loopback hosts.
+ * values and ID token, a workload token. `MCP_CONFORMANCE_SCENARIO` is never read. The "browser" is
+ * the library's headless authorization handler: it follows the authorization redirects through the
+ * SSRF-guarded fetch and hands the callback URL back, the way a user clicking "Allow" would.
  *
  * Exit code 0 when `tools/list` and `tools/call` succeeded, 1 with a one-line reason otherwise (the
  * "must refuse" scenarios expect the latter).
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { webcrypto } from 'node:crypto';
 import * as portcullis from '@portcullis/mcp-oauth-client';
 
 type FetchLike = portcullis.FetchLike;
@@ -95,95 +96,110 @@ export function userConfiguration(rawContext: string | undefined): UserConfigura
 }
 
 // ---------------------------------------------------------------------------------------------
-// The scripted user agent ("the browser")
+// The library, configured
 // ---------------------------------------------------------------------------------------------
 
-function isLoopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+/** RFC 8252 loopback redirect URI. The headless handler stops at it and never requests it. */
+const REDIRECT_URI = 'http://127.0.0.1:8976/callback';
+
+/** Imports a PKCS#8 PEM private key for `private_key_jwt` with Web Crypto. */
+async function importPrivateKey(pem: string, alg: string): Promise<portcullis.ClientPrivateKey['key']> {
+  const der = Buffer.from(pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, ''), 'base64');
+  const params: Record<string, webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams> = {
+    ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+    ES384: { name: 'ECDSA', namedCurve: 'P-384' },
+    ES512: { name: 'ECDSA', namedCurve: 'P-521' },
+    RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
+  };
+  const algorithm = params[alg];
+  if (!algorithm) throw new Error(`unsupported signing algorithm ${alg}`);
+  return (await webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign'])) as portcullis.ClientPrivateKey['key'];
 }
 
 /**
- * Opens the authorization URL like a browser whose user approves at once: one GET, no automatic
- * redirects, and returns the URL the authorization server redirects back to (the callback URL, with
- * `code`, `state`, maybe `iss`). Refuses anything but http(s) on loopback: the suite is local, and this
- * helper must never reach the network.
+ * Enterprise-managed authorization needs the RFC 8693 token exchange for an ID-JAG at the IdP
+ * (issue 4: "token exchange for an ID-JAG, then the RFC 7523 jwt-bearer grant"). The library's
+ * `jwt_bearer` grant docs point at a `requestIdJag` helper that is not exported yet
+ * (LIBRARY-GAPS.md G-11); it is looked up by name so the workspace keeps type-checking.
  */
-export async function approveInBrowser(authorizationUrl: URL | string): Promise<URL> {
-  const url = new URL(authorizationUrl);
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !isLoopback(url)) {
-    throw new Error(`user agent refuses to open ${url.protocol}//${url.host}: not a loopback http(s) URL`);
-  }
-  const response = await fetch(url, { redirect: 'manual' });
-  const location = response.headers.get('location');
-  await response.body?.cancel();
-  if (response.status < 300 || response.status > 399 || location === null) {
-    throw new Error(`authorization endpoint answered ${response.status} without a redirect`);
-  }
-  return new URL(location, url);
+type RequestIdJag = (options: {
+  readonly tokenEndpoint: string;
+  readonly idToken: string;
+  readonly clientId: string;
+  readonly audience: string;
+  readonly resource: string;
+  readonly scopes?: readonly string[] | undefined;
+  readonly fetch: FetchLike;
+}) => Promise<string>;
+
+function idJagAssertion(idp: { tokenEndpoint: string; clientId: string; idToken: string }) {
+  return async (context: portcullis.AssertionContext): Promise<string> => {
+    const requestIdJag = (portcullis as unknown as { requestIdJag?: RequestIdJag }).requestIdJag;
+    if (typeof requestIdJag !== 'function') {
+      throw new Error('@portcullis/mcp-oauth-client exports no requestIdJag (RFC 8693 ID-JAG token exchange), LIBRARY-GAPS.md G-11');
+    }
+    return requestIdJag({
+      tokenEndpoint: idp.tokenEndpoint,
+      idToken: idp.idToken,
+      clientId: idp.clientId,
+      audience: context.issuer,
+      resource: context.resource,
+      scopes: context.scopes,
+      fetch: context.fetch,
+    });
+  };
 }
 
-/** Delivers the callback to the client's loopback redirect listener, as the browser would. */
-export async function deliverCallback(callbackUrl: URL): Promise<void> {
-  if (!isLoopback(callbackUrl)) throw new Error(`user agent refuses to open ${callbackUrl.host}: not loopback`);
-  const response = await fetch(callbackUrl, { redirect: 'manual' });
-  await response.body?.cancel();
-}
-
-// ---------------------------------------------------------------------------------------------
-// The library's orchestrator
-// ---------------------------------------------------------------------------------------------
-
-/**
- * What this client needs from `@portcullis/mcp-oauth-client`'s orchestrator (issue 4: "a fetch wrapper
- * `withOAuth(fetch, options)`"). Until the library exports it, the client reaches it by name so the
- * workspace keeps type-checking; LIBRARY-GAPS.md G-01 describes the contract. Once it is exported,
- * replace `orchestrator()` with a plain import and let the compiler check these options.
- */
-interface OrchestratorApi {
-  withOAuth(fetch: FetchLike, options: Record<string, unknown>): FetchLike;
-}
-
-function orchestrator(): OrchestratorApi | undefined {
-  const lib = portcullis as unknown as Partial<OrchestratorApi>;
-  return typeof lib.withOAuth === 'function' ? (lib as OrchestratorApi) : undefined;
-}
-
-/** The options handed to `withOAuth`: everything comes from the user configuration above. */
-function orchestratorOptions(config: UserConfiguration): Record<string, unknown> {
-  return {
+/** The library options for this configuration: what a user of the library would write. */
+export async function oauthClientOptions(config: UserConfiguration): Promise<portcullis.OAuthClientOptions> {
+  const common = {
     // The suite's servers are http://localhost:<port>; without this the SSRF guard refuses them.
     allowInsecureLoopback: true,
-    client: {
-      clientName: config.clientName,
-      applicationType: config.applicationType,
-      clientMetadataUrl: config.clientMetadataUrl,
-      grantTypes: ['authorization_code', 'refresh_token'],
-      ...(config.preRegistered ? { preRegistered: [config.preRegistered] } : {}),
-    },
-    grant: config.grant,
-    // Use DPoP (RFC 9449) when the authorization server advertises dpop_signing_alg_values_supported.
-    dpop: 'when-supported',
-    // Headless: the host gets the authorization URL and hands back the callback URL.
-    authorize: approveInBrowser,
-  };
-}
-
-/**
- * Stand-in while the library has no orchestrator: plain fetch, and on a 401 the library's public
- * discovery step (so PRM/AS-metadata checks still run through library code), then a clear failure.
- */
-function discoveryOnlyFetch(serverUrl: URL): FetchLike {
-  const safeFetch = portcullis.createSafeFetch({ allowInsecureLoopback: true });
-  return async (input, init) => {
-    const response = await fetch(input, init);
-    if (response.status !== 401 && response.status !== 403) return response;
-    const challenge = portcullis.readResourceChallenge(response.headers.get('www-authenticate'));
-    await portcullis.discover(serverUrl, {
-      fetch: safeFetch,
-      ...(challenge?.resourceMetadata !== undefined ? { resourceMetadata: challenge.resourceMetadata } : {}),
-    });
-    throw new Error('@portcullis/mcp-oauth-client exports no withOAuth orchestrator yet (LIBRARY-GAPS.md G-01); discovery succeeded, stopping before authorization');
-  };
+    // DPoP (RFC 9449) key pair; tokens are DPoP-bound where the AS issues them, Bearer elsewhere.
+    dpopKeyPair: (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as NonNullable<portcullis.OAuthClientOptions['dpopKeyPair']>,
+  } satisfies portcullis.OAuthClientOptions;
+  const grant = config.grant;
+  switch (grant.type) {
+    case 'authorization_code':
+      return {
+        ...common,
+        grant: { type: 'authorization_code' },
+        redirectUri: REDIRECT_URI,
+        authorizationHandler: portcullis.createHeadlessAuthorizationHandler(),
+        clientMetadataUrl: config.clientMetadataUrl,
+        clientMetadata: {
+          client_name: config.clientName,
+          redirect_uris: [REDIRECT_URI],
+          application_type: config.applicationType,
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        },
+        ...(config.preRegistered ? { preRegistered: [config.preRegistered] } : {}),
+      };
+    case 'client_credentials':
+      return {
+        ...common,
+        grant: { type: 'client_credentials' },
+        preRegistered: [
+          'privateKeyPem' in grant
+            ? { clientId: grant.clientId, privateKey: { key: await importPrivateKey(grant.privateKeyPem, grant.signingAlgorithm) } }
+            : { clientId: grant.clientId, clientSecret: grant.clientSecret },
+        ],
+      };
+    case 'workload_identity':
+      return {
+        ...common,
+        grant: { type: 'jwt_bearer', assertion: async () => grant.assertion },
+        preRegistered: [{ clientId: grant.clientId }],
+      };
+    case 'enterprise_managed':
+      return {
+        ...common,
+        grant: { type: 'jwt_bearer', assertion: idJagAssertion(grant.idp) },
+        preRegistered: [{ clientId: grant.clientId, clientSecret: grant.clientSecret }],
+      };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,8 +224,7 @@ async function main(): Promise<void> {
   const serverUrl = new URL(serverArg);
   const config = userConfiguration(process.env['MCP_CONFORMANCE_CONTEXT']);
 
-  const api = orchestrator();
-  const authFetch = api ? api.withOAuth(fetch, orchestratorOptions(config)) : discoveryOnlyFetch(serverUrl);
+  const authFetch = portcullis.withOAuth(fetch, await oauthClientOptions(config));
 
   const transport = new StreamableHTTPClientTransport(serverUrl, { fetch: authFetch });
   const client = new Client({ name: 'portcullis-conformance-client', version: '0.0.0' }, { versionNegotiation: { mode: 'auto' } });
