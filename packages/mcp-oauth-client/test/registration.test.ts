@@ -4,14 +4,14 @@ import { buildRegistrationRequest, resolveClient } from '../src/registration.js'
 import type { FetchLike } from '../src/safe-fetch.js';
 import { createMemoryStore } from '../src/token-store.js';
 
-const as = (issuer: string, extra: Partial<AuthorizationServerMetadata> = {}): AuthorizationServerMetadata => ({
+const as = (issuer: string, extra: Record<string, unknown> = {}): AuthorizationServerMetadata => ({
   issuer,
   authorization_endpoint: `${issuer}/authorize`,
   token_endpoint: `${issuer}/token`,
   registration_endpoint: `${issuer}/register`,
   code_challenge_methods_supported: ['S256'],
   ...extra,
-});
+}) as AuthorizationServerMetadata;
 
 /** A registration endpoint at the network edge that hands out numbered client ids and records bodies. */
 function registrar() {
