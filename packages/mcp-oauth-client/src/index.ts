@@ -66,3 +66,5 @@ export { createDpopProof } from './dpop.js';
 export type { DpopProofInput } from './dpop.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
+export { createEncryptedFileStore, defaultKeySource, keyFileSource } from './encrypted-file-store.js';
+export type { EncryptedFileStoreOptions, KeySource } from './encrypted-file-store.js';

@@ -1,0 +1,138 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { McpOAuthError } from './errors.js';
+import { consoleLogger, type Logger } from './logger.js';
+import type { StoredValue, TokenStore } from './token-store.js';
+
+/** Supplies the 32-byte AES-256-GCM key. */
+export type KeySource = () => Promise<Uint8Array>;
+
+/** Options of {@link createEncryptedFileStore}. */
+export interface EncryptedFileStoreOptions {
+  /** Directory of the store (created 0700): one encrypted file per key, so processes writing different keys never clash. Required. */
+  readonly directory: string;
+  /**
+   * The encryption key. Default {@link defaultKeySource}: the OS keychain through `@napi-rs/keyring`
+   * when it works here, else a random key in `<directory>/.key` (0600) with a warning through `logger`.
+   */
+  readonly key?: KeySource;
+  /** Receives the key-file warning. Default: `console.warn`. */
+  readonly logger?: Logger;
+}
+
+const SERVICE = 'portcullis-mcp-oauth-client';
+
+async function keyFromKeyring(account: string): Promise<Uint8Array | undefined> {
+  try {
+    // Optional dependency: absent, or no keychain service on this machine (headless Linux, CI) → undefined.
+    const { Entry } = await import('@napi-rs/keyring');
+    const entry = new Entry(SERVICE, account);
+    const existing = entry.getPassword();
+    if (existing) {
+      const key = Buffer.from(existing, 'base64');
+      if (key.length === 32) return key;
+    }
+    const key = randomBytes(32);
+    entry.setPassword(key.toString('base64'));
+    // Read back: some backends accept writes they cannot return.
+    return entry.getPassword() === key.toString('base64') ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function keyFromFile(path: string, logger: Logger): Promise<Uint8Array> {
+  try {
+    const existing = await readFile(path);
+    if (existing.length === 32) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new McpOAuthError('storage_failed', 'Could not read the token store key file', { cause: error });
+  }
+  const key = randomBytes(32);
+  try {
+    await writeFile(path, key, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFile(path);
+    throw new McpOAuthError('storage_failed', 'Could not write the token store key file', { cause: error });
+  }
+  logger.warn(`No OS keychain available: the token store key is kept in ${path} (mode 0600). Anyone who can read that file can decrypt the tokens.`);
+  return key;
+}
+
+/** The default key source: the OS keychain when available, else a 0600 key file with a warning. */
+export function defaultKeySource(directory: string, logger: Logger = consoleLogger): KeySource {
+  return async () => (await keyFromKeyring(directory)) ?? keyFromFile(join(directory, '.key'), logger);
+}
+
+/** A key file source without trying the keychain (tests, containers). Still warns once when it creates the file. */
+export function keyFileSource(path: string, logger: Logger = consoleLogger): KeySource {
+  return () => keyFromFile(path, logger);
+}
+
+/**
+ * A {@link TokenStore} that never writes plaintext (C-38): each value is encrypted with AES-256-GCM
+ * (`node:crypto`, random 96-bit IV, the key name as additional authenticated data so files cannot be
+ * swapped) and written atomically (temporary file, then rename) with mode 0600.
+ */
+export function createEncryptedFileStore(options: EncryptedFileStoreOptions): TokenStore {
+  const logger = options.logger ?? consoleLogger;
+  const keySource = options.key ?? defaultKeySource(options.directory, logger);
+  let key: Promise<Uint8Array> | undefined;
+  let ready: Promise<unknown> | undefined;
+  const init = async () => {
+    ready ??= mkdir(options.directory, { recursive: true, mode: 0o700 });
+    await ready;
+    key ??= keySource().then((k) => {
+      if (k.length !== 32) throw new McpOAuthError('invalid_options', 'The token store key must be 32 bytes');
+      return k;
+    });
+    key.catch(() => (key = undefined));
+    return key;
+  };
+  const fileOf = (name: string) => join(options.directory, `${createHash('sha256').update(name).digest('hex')}.enc`);
+
+  return {
+    async get(name) {
+      const k = await init();
+      let raw: Buffer;
+      try {
+        raw = await readFile(fileOf(name));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new McpOAuthError('storage_failed', 'Could not read the token store', { cause: error });
+      }
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', k, raw.subarray(0, 12));
+        decipher.setAAD(Buffer.from(name));
+        decipher.setAuthTag(raw.subarray(12, 28));
+        const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+        return JSON.parse(plain.toString('utf8')) as StoredValue;
+      } catch (cause) {
+        throw new McpOAuthError('storage_failed', 'A token store entry failed to decrypt (wrong key or tampered file)', { cause });
+      }
+    },
+    async set(name, value) {
+      const k = await init();
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', k, iv);
+      cipher.setAAD(Buffer.from(name));
+      const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+      const file = fileOf(name);
+      const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await writeFile(temporary, Buffer.concat([iv, cipher.getAuthTag(), data]), { mode: 0o600 });
+        await chmod(temporary, 0o600);
+        await rename(temporary, file);
+      } catch (cause) {
+        await rm(temporary, { force: true });
+        throw new McpOAuthError('storage_failed', 'Could not write the token store', { cause });
+      }
+    },
+    async delete(name) {
+      await init();
+      await rm(fileOf(name), { force: true });
+    },
+  };
+}

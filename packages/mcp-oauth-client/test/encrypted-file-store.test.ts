@@ -1,0 +1,74 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createEncryptedFileStore, keyFileSource } from '../src/encrypted-file-store.js';
+import type { Logger } from '../src/logger.js';
+
+let directory: string;
+beforeEach(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'portcullis-store-'));
+});
+afterEach(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+function recordingLogger() {
+  const warnings: string[] = [];
+  const logger: Logger = { warn: (m) => warnings.push(m) };
+  return { warnings, logger };
+}
+
+describe('createEncryptedFileStore (C-38)', () => {
+  it('round-trips values and never writes the token in plaintext', async () => {
+    const { logger } = recordingLogger();
+    const store = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), logger), logger });
+    await store.set('tokens a', { accessToken: 'at-SECRET-123', refreshToken: 'rt-SECRET-456' });
+    expect(await store.get('tokens a')).toEqual({ accessToken: 'at-SECRET-123', refreshToken: 'rt-SECRET-456' });
+    for (const file of await readdir(directory)) {
+      const content = await readFile(join(directory, file));
+      expect(content.includes('SECRET')).toBe(false);
+      expect((await stat(join(directory, file))).mode & 0o077).toBe(0);
+    }
+    await store.delete('tokens a');
+    expect(await store.get('tokens a')).toBeUndefined();
+  });
+
+  it('warns through the injected logger when it falls back to a 0600 key file', async () => {
+    const { warnings, logger } = recordingLogger();
+    const store = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), logger), logger });
+    await store.set('k', { a: 1 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('0600');
+    expect((await stat(join(directory, '.key'))).mode & 0o777).toBe(0o600);
+    // A second store on the same directory reuses the key silently and reads the value.
+    const again = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), logger), logger });
+    expect(await again.get('k')).toEqual({ a: 1 });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('refuses a tampered file or a wrong key with storage_failed', async () => {
+    const { logger } = recordingLogger();
+    const store = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), logger), logger });
+    await store.set('k', { a: 1 });
+    const wrongKey = createEncryptedFileStore({ directory, key: async () => new Uint8Array(32), logger });
+    await expect(wrongKey.get('k')).rejects.toMatchObject({ code: 'storage_failed' });
+    const file = (await readdir(directory)).find((f) => f.endsWith('.enc'))!;
+    const bytes = await readFile(join(directory, file));
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(join(directory, file), bytes);
+    await expect(store.get('k')).rejects.toMatchObject({ code: 'storage_failed' });
+  });
+
+  it('binds each file to its key name (files cannot be swapped)', async () => {
+    const { logger } = recordingLogger();
+    const store = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), logger), logger });
+    await store.set('alice', { who: 'alice' });
+    await store.set('bob', { who: 'bob' });
+    const files = (await readdir(directory)).filter((f) => f.endsWith('.enc'));
+    const [a, b] = await Promise.all(files.map((f) => readFile(join(directory, f))));
+    await writeFile(join(directory, files[0]!), b!);
+    await writeFile(join(directory, files[1]!), a!);
+    await expect(store.get('alice')).rejects.toMatchObject({ code: 'storage_failed' });
+  });
+});
