@@ -55,7 +55,7 @@ describe('createEncryptedFileStore (C-38)', () => {
     await expect(wrongKey.get('k')).rejects.toMatchObject({ code: 'storage_failed' });
     const file = (await readdir(directory)).find((f) => f.endsWith('.enc'))!;
     const bytes = await readFile(join(directory, file));
-    bytes[bytes.length - 1] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
     await writeFile(join(directory, file), bytes);
     await expect(store.get('k')).rejects.toMatchObject({ code: 'storage_failed' });
   });
