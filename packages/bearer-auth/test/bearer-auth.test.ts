@@ -74,7 +74,7 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect(res.body.error_description).toBe('No access token was presented');
   });
 
-  it('S-06: the 401 challenge carries scope when configured', async () => {
+  it('S-06 S-07: the 401 challenge carries scope when configured, independent of scopes_supported', async () => {
     const res = await request(app({ requiredScopes: ['mcp:tools'] })).post('/mcp');
     expect(parseChallenge(res.headers['www-authenticate']).params).toEqual({ resource_metadata: METADATA_URL, scope: 'mcp:tools' });
     const explicit = await request(app({ challengeScopes: ['files:read', 'mcp:tools'] })).post('/mcp');
@@ -150,7 +150,7 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     }
   });
 
-  it('RFC 6750 §2: two Authorization headers → 400 invalid_request', async () => {
+  it('S-15 RFC 6750 §2: two Authorization headers → 400 invalid_request', async () => {
     const token = await fx.token('mcp:tools');
     const res = await request(app()).post('/mcp').set('Authorization', [`Bearer ${token}`, `Bearer ${token}`] as unknown as string);
     expect(res.status).toBe(400);
@@ -197,7 +197,7 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     ['illegal characters', 'Bearer abc"def'],
     ['padding in the middle', 'Bearer ab=cd'],
     ['a comma', 'Bearer abc,def'],
-  ])('token68 syntax: %s → 400 invalid_request', async (_name, header) => {
+  ])('S-15 token68 syntax: %s → 400 invalid_request', async (_name, header) => {
     const res = await request(app()).post('/mcp').set('Authorization', header);
     expect(res.status).toBe(400);
     expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBe('invalid_request');
@@ -216,7 +216,7 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect(res.body.error).toBe('insufficient_scope');
   });
 
-  it('503 + Retry-After when the verifier is unavailable, never 401', async () => {
+  it('S-15 S-24: 503 + Retry-After when the verifier is unavailable, never 401', async () => {
     const down: TokenVerifier = async () => {
       throw new VerifierUnavailableError('The authorization server is unreachable', { retryAfter: 7 });
     };
@@ -312,7 +312,7 @@ describe('bearerAuth configuration', () => {
       'ERR_RESOURCE_MISMATCH',
       /^resourceMetadataUrl .* disagrees with audience/,
     ],
-    ['insecure resourceMetadataUrl', { resource: undefined, resourceMetadataUrl: 'http://mcp.example.com/x' }, 'ERR_INSECURE_URL', /^resourceMetadataUrl/],
+    ['insecure resourceMetadataUrl (S-23)', { resource: undefined, resourceMetadataUrl: 'http://mcp.example.com/x' }, 'ERR_INSECURE_URL', /^resourceMetadataUrl/],
     ['bad required scope', { requiredScopes: ['a b'] }, 'ERR_INVALID_SCOPES', /^requiredScopes/],
     ['offline_access in the challenge (S-09)', { challengeScopes: ['offline_access'] }, 'ERR_INVALID_SCOPES', /^challengeScopes.*offline_access/],
     ['name map on a method without names', { operationScopes: { 'tools/list': { x: ['a'] } } }, 'ERR_INVALID_OPTIONS', /^operationScopes\['tools\/list'\]/],

@@ -68,7 +68,7 @@ function rpc(app: express.Express, token: string | undefined, body: unknown) {
 describe.each([
   ['without express.json() (bearerAuth reads the body and leaves it in req.body)', false],
   ['with express.json()', true],
-])('MCP SDK 1.x StreamableHTTPServerTransport behind bearerAuth, %s', (_label, json) => {
+])('S-01 S-10: MCP SDK 1.x StreamableHTTPServerTransport behind bearerAuth, %s', (_label, json) => {
   it('a tool handler reads extra.authInfo: the AuthInfo bearerAuth set on req.auth', async () => {
     const { app, ran } = mcpSdkApp({ json });
     const token = await fx.token('mcp:tools');

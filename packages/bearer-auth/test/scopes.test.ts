@@ -192,7 +192,7 @@ describe('scopes for the whole mount and per route', () => {
     expect((await request(routeApp()).get('/api/open').set('Authorization', `Bearer ${tools}`)).status).toBe(200);
   });
 
-  it('S-18: requireScopes adds route scopes; the 403 lists mount + route scopes', async () => {
+  it('S-18 S-20: requireScopes adds route scopes; the 403 lists mount + route scopes (always every needed scope)', async () => {
     const res = await request(routeApp()).get('/api/files').set('Authorization', `Bearer ${tools}`);
     expect(res.status).toBe(403);
     expect(res.headers['cache-control']).toBe('no-store');

@@ -138,3 +138,15 @@ describe('protectedResourceMetadata', () => {
     }
   });
 });
+
+describe('protectedResourceMetadata on a bare node:http server', () => {
+  it('serves the document with no framework, and leaves other paths to the next handler', async () => {
+    const { createServer } = await import('node:http');
+    const serve = protectedResourceMetadata(mcp);
+    const server = createServer((req, res) => serve(req, res, () => res.writeHead(404).end('next')));
+    const doc = await request(server).get('/.well-known/oauth-protected-resource/mcp');
+    expect(doc.status).toBe(200);
+    expect(doc.body.resource).toBe('https://mcp.example.com/mcp');
+    expect((await request(server).get('/elsewhere')).text).toBe('next');
+  });
+});
