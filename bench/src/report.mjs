@@ -1,0 +1,168 @@
+// Turns the measurements into the acceptance checks of issue 6 and the Markdown written into
+// bench/README.md between the results markers.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export const START = '<!-- bench:results:start -->';
+export const END = '<!-- bench:results:end -->';
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+const mib = (bytes) => fmt(bytes / 2 ** 20, 1);
+const pct = (r) => (Number.isFinite(r) ? `${fmt(r * 100)} %` : '—');
+
+/** The acceptance checks: [{ name, status: 'PASS'|'FAIL'|'SKIPPED', detail }]. */
+export function checks({ results, skipped, flood, introspection, floor, peers, settings }) {
+  const out = [];
+  const plain = results.plain ?? {};
+  const ours = results.portcullis;
+  const add = (name, pass, detail) => out.push({ name, status: pass === null ? 'SKIPPED' : pass ? 'PASS' : 'FAIL', detail });
+  const notRun = (name) => add(name, null, skipped.portcullis ? `bearer-auth variant skipped: ${skipped.portcullis}` : 'bearer-auth variant not run');
+  const clean = (cell) => cell && cell.unexpected === 0;
+
+  for (const [id, label] of [
+    ['same-es256', 'Same valid token, ES256: ≥ 90 % of plain req/s'],
+    ['same-rs256', 'Same valid token, RS256: ≥ 90 % of plain req/s'],
+    ['no-token', 'No token: ≥ 90 % of plain req/s'],
+    ['malformed', 'Malformed token: ≥ 90 % of plain req/s'],
+  ]) {
+    if (!ours?.[id]) {
+      notRun(label);
+      continue;
+    }
+    const ratio = ours[id].rps / plain[id].rps;
+    add(label, ratio >= 0.9 && clean(ours[id]), `${fmt(ours[id].rps)} vs ${fmt(plain[id].rps)} req/s = ${pct(ratio)}${clean(ours[id]) ? '' : `; ${ours[id].unexpected} wrong responses`}`);
+  }
+
+  // The miss path: never-seen tokens, each one verified (the cycled pool may be served from the cache).
+  const cpuLabel = 'Distinct valid ES256 tokens (never seen, cache misses): CPU/req ≤ plain + crypto floor + 15 µs';
+  const rpsLabel = 'Distinct valid ES256 tokens (never seen, cache misses): ≥ 1.3 × the best peer’s req/s';
+  const miss = ours?.['fresh-es256'];
+  if (!miss) {
+    notRun(cpuLabel);
+    notRun(rpsLabel);
+  } else {
+    const base = (plain['fresh-es256'] ?? plain['distinct-es256']).cpuPerReq;
+    const limit = base + floor.ES256 + 15;
+    const wrapped = miss.note ? ` (${miss.note}: some requests were cache hits)` : '';
+    add(cpuLabel, miss.cpuPerReq <= limit && clean(miss) && !miss.note, `${fmt(miss.cpuPerReq, 1)} µs vs ${fmt(base, 1)} + ${fmt(floor.ES256, 1)} + 15 = ${fmt(limit, 1)} µs${wrapped}`);
+    const ranPeers = peers.filter((p) => results[p]?.['distinct-es256']);
+    if (!ranPeers.length) add(rpsLabel, null, 'no peer ran');
+    else {
+      const best = ranPeers.reduce((a, b) => (results[a]['distinct-es256'].rps >= results[b]['distinct-es256'].rps ? a : b));
+      const bestRps = results[best]['distinct-es256'].rps;
+      add(rpsLabel, miss.rps >= 1.3 * bestRps && !miss.note, `${fmt(miss.rps)} req/s vs ${best} ${fmt(bestRps)} req/s (its ${fmt(settings.distinct)} cycled tokens) = ${fmt(miss.rps / bestRps, 2)}×${wrapped}`);
+    }
+  }
+  const cycled = ours?.['distinct-es256'];
+  if (cycled) {
+    const ranPeers = peers.filter((p) => results[p]?.['distinct-es256']);
+    const bestRps = Math.max(...ranPeers.map((p) => results[p]['distinct-es256'].rps));
+    out.push({
+      name: `For information: ${fmt(settings.distinct)} distinct valid ES256 tokens, cycled`,
+      status: 'INFO',
+      detail: `${fmt(cycled.rps)} req/s (${fmt(cycled.rps / bestRps, 2)}× the best peer), ${fmt(cycled.cpuPerReq, 1)} µs/req; a cache of ≥ ${fmt(settings.distinct)} entries serves every pass after the first`,
+    });
+  }
+
+  const rssLabel = `Flood of ${fmt(settings.flood)} distinct invalid tokens: RSS growth ≤ ${fmt(settings.rssBound / 2 ** 20)} MiB`;
+  const cacheLabel = 'Flood: the valid-token cache still serves its tokens afterwards';
+  if (!flood) {
+    notRun(rssLabel);
+    notRun(cacheLabel);
+  } else {
+    const growth = flood.rssAfter - flood.rssBefore;
+    add(rssLabel, growth <= settings.rssBound && clean(flood.flooded), `${mib(flood.rssBefore)} → ${mib(flood.rssAfter)} MiB (${growth >= 0 ? '+' : ''}${mib(growth)} MiB, peak ${mib(flood.hwmAfter)} MiB)${clean(flood.flooded) ? '' : `; ${flood.flooded.unexpected} responses not 401`}`);
+    // A cache hit costs no signature check: the probe tokens after the flood must cost nearer their
+    // own cost before it than the cost of a miss (bearer-auth's never-seen cell, else plain + floor).
+    const missCost = ours?.['fresh-es256']?.cpuPerReq ?? (plain['distinct-es256']?.cpuPerReq ?? 0) + floor.ES256;
+    const midpoint = (flood.before.cpuPerReq + missCost) / 2;
+    const intact = flood.before.cpuPerReq < missCost && flood.after.cpuPerReq < midpoint;
+    add(
+      cacheLabel,
+      intact && clean(flood.before) && clean(flood.after),
+      `${fmt(settings.probe)} cached tokens: ${fmt(flood.before.cpuPerReq, 1)} µs/req before, ${fmt(flood.after.cpuPerReq, 1)} µs/req after; a miss costs ${fmt(missCost, 1)} µs/req, so a hit stays under ${fmt(midpoint, 1)} µs`,
+    );
+  }
+
+  const first = introspection['portcullis-introspection'];
+  const firstLabel = 'Introspection: 100 concurrent first uses of one token → 1 AS call';
+  const againLabel = 'Introspection: repeated use within the cache lifetime → 0 further AS calls';
+  if (!first) {
+    const why = skipped['portcullis-introspection'] ? `introspection variant skipped: ${skipped['portcullis-introspection']}` : 'introspection variant not run';
+    add(firstLabel, null, why);
+    add(againLabel, null, why);
+  } else {
+    add(firstLabel, first.firstUse === 1 && first.firstUseOk === 100, `${first.firstUse} AS call(s), ${first.firstUseOk}/100 answered 200`);
+    add(againLabel, first.further === 0 && clean(first.repeated), `${first.further} further call(s) over ${fmt(first.repeated.requests)} requests`);
+  }
+  return out;
+}
+
+export function renderReport(input) {
+  const { results, skipped, flood, introspection, floor, scenarios, machine, settings, elapsed } = input;
+  const list = checks(input);
+  const checksText = ['Acceptance checks (issue 6):', ...list.map((c) => `  [${c.status}] ${c.name} — ${c.detail}`)].join('\n');
+
+  const md = [];
+  md.push(`Run of ${machine.date}${settings.quick ? ' — **quick run (short cells): provisional figures**' : ''}, ${fmt(elapsed)} s in all.`);
+  md.push('');
+  md.push(`- Machine: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.memory}; ${machine.kernel}; Node ${machine.node}; load average at the end ${machine.load}.`);
+  md.push(`- Settings: autocannon, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per cell; pinned: ${machine.pinned}.`);
+  md.push(
+    `- Crypto floor (one synchronous \`node:crypto\` verification): ES256 ${fmt(floor.ES256, 1)} µs, RS256 ${fmt(floor.RS256, 1)} µs; \`jose.jwtVerify\` for comparison: ES256 ${fmt(floor.joseES256, 1)} µs, RS256 ${fmt(floor.joseRS256, 1)} µs.`,
+  );
+  const skippedList = Object.entries(skipped);
+  if (skippedList.length) md.push(`- Skipped: ${skippedList.map(([v, why]) => `\`${v}\` (${why})`).join('; ')}.`);
+  md.push('');
+  md.push('| Scenario | Variant | req/s | × plain | p99 ms | CPU µs/req | CPU over plain | RSS MiB |');
+  md.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of scenarios) {
+    const plain = results.plain?.[s.id];
+    for (const [variant, cells] of Object.entries(results)) {
+      const c = cells[s.id];
+      if (!c) continue;
+      const over = variant === 'plain' ? '' : fmt(c.cpuPerReq - plain.cpuPerReq, 1);
+      const warn = (c.unexpected ? ` ⚠ ${fmt(c.unexpected)} not ${c.expected}` : '') + (c.note ? ` ⚠ ${c.note}` : '');
+      md.push(`| ${s.label} | ${variant}${warn} | ${fmt(c.rps)} | ${variant === 'plain' ? '1.00' : fmt(c.rps / plain.rps, 2)} | ${fmt(c.p99, 1)} | ${fmt(c.cpuPerReq, 1)} | ${over} | ${fmt(c.rss / 2 ** 20, 1)} |`);
+    }
+  }
+  if (flood) {
+    md.push('');
+    md.push(`Flood (bearer-auth): ${fmt(settings.probe)} valid tokens cached, then ${fmt(settings.flood)} distinct invalid tokens (valid header and claims, fresh \`jti\`, wrong signature), then the ${fmt(settings.probe)} valid tokens again.`);
+    md.push('');
+    md.push('| Phase | req/s | p99 ms | CPU µs/req | RSS MiB |');
+    md.push('| --- | ---: | ---: | ---: | ---: |');
+    md.push(`| cached valid tokens, before | ${fmt(flood.before.rps)} | ${fmt(flood.before.p99, 1)} | ${fmt(flood.before.cpuPerReq, 1)} | ${mib(flood.before.rss)} |`);
+    md.push(`| flood of invalid tokens | ${fmt(flood.flooded.rps)} | ${fmt(flood.flooded.p99, 1)} | ${fmt(flood.flooded.cpuPerReq, 1)} | ${mib(flood.flooded.rss)} (peak ${mib(flood.flooded.hwm)}) |`);
+    md.push(`| cached valid tokens, after | ${fmt(flood.after.rps)} | ${fmt(flood.after.p99, 1)} | ${fmt(flood.after.cpuPerReq, 1)} | ${mib(flood.after.rss)} |`);
+  }
+  if (Object.keys(introspection).length) {
+    md.push('');
+    md.push('Introspection (the AS stub answers after 20 ms): 100 concurrent first uses of one opaque token, then the same token for the measured duration.');
+    md.push('');
+    md.push('| Variant | AS calls, 100 concurrent first uses | further AS calls, repeated use | req/s, repeated | p99 ms | CPU µs/req |');
+    md.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [v, r] of Object.entries(introspection)) {
+      md.push(`| ${v} | ${r.firstUse} | ${fmt(r.further)} | ${fmt(r.repeated.rps)} | ${fmt(r.repeated.p99, 1)} | ${fmt(r.repeated.cpuPerReq, 1)} |`);
+    }
+  }
+  md.push('');
+  md.push('Acceptance checks (issue 6):');
+  md.push('');
+  for (const c of list) md.push(`- **${c.status}** ${c.name}: ${c.detail}`);
+  return { markdown: md.join('\n'), checksText };
+}
+
+/** Replaces the part of `path` between the results markers (appends the markers if missing). */
+export function writeReadme(path, markdown) {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    text = '# Portcullis benchmarks\n';
+  }
+  const block = `${START}\n${markdown}\n${END}`;
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  text = start !== -1 && end > start ? text.slice(0, start) + block + text.slice(end + END.length) : `${text.trimEnd()}\n\n## Results\n\n${block}\n`;
+  writeFileSync(path, text);
+}

@@ -1,0 +1,379 @@
+#!/usr/bin/env node
+// `pnpm bench`: @portcullis/bearer-auth against the plain Express route and the Node peers.
+//
+// Processes: this orchestrator (token minting, the autocannon load generator, the report), the
+// authorization-server stub (authority.mjs: metadata, JWKS, introspection with a 20 ms delay) and
+// one Express 5 server per variant (server.mjs), started one at a time. When taskset exists and
+// the machine has two or more CPUs, the variant server is pinned to the last CPU and the
+// generator and the stub to the others, so the server's CPU time is its own.
+//
+// Options (flags or environment):
+//   --quick            BENCH_QUICK=1        0.5 s warm-up + 1.5 s per cell, smaller flood (development)
+//   --warmup=S         BENCH_WARMUP=S       warm-up seconds per cell (default 1.5)
+//   --duration=S       BENCH_DURATION=S     measured seconds per cell (default 4)
+//   --distinct=N       BENCH_DISTINCT=N     pool of distinct valid tokens, cycled (default 10000)
+//   --fresh=N          BENCH_FRESH=N        pool of never-repeated tokens for the cache-miss cells (default 60000)
+//   --variants=a,b     BENCH_VARIANTS       variants to run (plain is always run: it is the ceiling)
+//   --flood=N          BENCH_FLOOD=N        invalid tokens in the flood (default 100000)
+//   --no-write         BENCH_NO_WRITE=1     do not rewrite the table in bench/README.md
+import { execFileSync, spawn } from 'node:child_process';
+import { createPublicKey, verify as cryptoVerify, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { AUDIENCE, CLIENT_ID, SCOPE, badSignature, createKeys, invalidTokenFactory, mint, mintManyFast } from './tokens.mjs';
+import { cpuMicros, memory } from './proc.mjs';
+import { renderReport, writeReadme } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benchDir = join(here, '..');
+const startedAt = Date.now();
+
+// ---------------------------------------------------------------------------------------------
+// Options
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? 'true'];
+  }),
+);
+const opt = (flag, env, fallback) => args.get(flag) ?? process.env[env] ?? fallback;
+const quick = opt('quick', 'BENCH_QUICK', 'false') !== 'false' && opt('quick', 'BENCH_QUICK', '0') !== '0';
+const WARMUP = Number(opt('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1.5));
+const DURATION = Number(opt('duration', 'BENCH_DURATION', quick ? 1.5 : 4));
+const FLOOD = Number(opt('flood', 'BENCH_FLOOD', quick ? 20_000 : 100_000));
+const DISTINCT = Number(opt('distinct', 'BENCH_DISTINCT', 10_000));
+const FRESH = Number(opt('fresh', 'BENCH_FRESH', quick ? 20_000 : 60_000));
+const PROBE = 1_000;
+const CONNECTIONS = 50;
+const NO_WRITE = opt('no-write', 'BENCH_NO_WRITE', 'false') !== 'false' && opt('no-write', 'BENCH_NO_WRITE', '0') !== '0';
+const RSS_BOUND = 32 * 1024 * 1024;
+
+const JWT_VARIANTS = ['plain', 'portcullis', 'express-oauth2-jwt-bearer', 'mcp-sdk', 'mcp-auth'];
+const INTROSPECTION_VARIANTS = ['portcullis-introspection', 'mcp-sdk-introspection'];
+const PEERS = ['express-oauth2-jwt-bearer', 'mcp-sdk', 'mcp-auth'];
+const selected = args.get('variants') ?? process.env.BENCH_VARIANTS;
+const wanted = (v) => v === 'plain' || !selected || selected.split(',').some((s) => v === s || v.startsWith(`${s}-`));
+
+const log = (...a) => console.log(...a);
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+
+// ---------------------------------------------------------------------------------------------
+// CPU placement
+const cpuCount = os.cpus().length;
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const pin = hasTaskset && cpuCount >= 2;
+const SERVER_CPUS = pin ? `${cpuCount - 1}` : undefined;
+const CLIENT_CPUS = pin ? (cpuCount === 2 ? '0' : `0-${cpuCount - 2}`) : undefined;
+if (pin) execFileSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(process.pid)], { stdio: 'ignore' });
+
+/** Starts a Node script with an IPC channel, optionally pinned; resolves with the child and its first message. */
+function startNode(script, env, cpus) {
+  const cmd = cpus ? 'taskset' : process.execPath;
+  const argv = cpus ? ['-c', cpus, process.execPath, script] : [script];
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve({ child, message }));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.disconnect?.();
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation
+/** One autocannon run. `auth` is a header value, a function returning one per request, or null. */
+function load(port, auth, { duration, amount, connections = CONNECTIONS } = {}) {
+  const base = { url: `http://127.0.0.1:${port}/mcp`, connections, pipelining: 1, timeout: 10 };
+  if (amount) base.amount = amount;
+  else base.duration = duration;
+  if (typeof auth === 'function') {
+    base.requests = [{ method: 'GET', path: '/mcp', setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: auth() } }) }];
+  } else if (auth) {
+    base.headers = { authorization: auth };
+  }
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(base, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon.track(instance, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false, outputStream: devNull });
+  });
+}
+const devNull = { write() {}, isTTY: false, on() {}, once() {}, emit() {}, end() {}, removeListener() {} };
+
+/** Warm-up, then a measured run with the server's CPU time and RSS read from /proc. */
+async function measure(pid, port, auth, expect, { warmup = WARMUP, duration = DURATION, amount } = {}) {
+  if (warmup > 0) await load(port, auth, { duration: warmup });
+  const cpu0 = cpuMicros(pid);
+  const gen0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const r = await load(port, auth, amount ? { amount } : { duration });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = cpuMicros(pid);
+  const gen = process.cpuUsage(gen0);
+  const mem = memory(pid);
+  const total = r.requests.total;
+  const ok = expect === 200 ? r['2xx'] : (r.statusCodeStats?.[String(expect)]?.count ?? 0);
+  return {
+    rps: total / seconds,
+    p99: r.latency.p99,
+    cpuPerReq: total ? (cpu1 - cpu0) / total : NaN,
+    rss: mem.rss,
+    hwm: mem.hwm,
+    requests: total,
+    expected: expect,
+    unexpected: total - ok + r.errors + r.timeouts,
+    generatorLoad: (gen.user + gen.system) / 1e6 / seconds,
+  };
+}
+
+/** `n` requests at once, each on its own connection, with the same token; resolves with the statuses. */
+function concurrent(port, auth, n) {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: n });
+  return Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/mcp', agent, headers: { authorization: auth } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        });
+        req.on('error', () => resolve(0));
+      }),
+    ),
+  ).finally(() => agent.destroy());
+}
+
+async function authority(path, method = 'GET') {
+  const res = await fetch(`${issuer}${path}`, { method });
+  return res.json();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crypto floor: one synchronous node:crypto verification, µs per operation (and jose for reference)
+function floorOf(alg, key, token, ops) {
+  const [h, p, s] = token.split('.');
+  const data = Buffer.from(`${h}.${p}`);
+  const sig = Buffer.from(s, 'base64url');
+  const options = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key;
+  for (let i = 0; i < 200; i++) cryptoVerify('sha256', data, options, sig);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) if (!cryptoVerify('sha256', data, options, sig)) throw new Error('floor: verification failed');
+  return Number(process.hrtime.bigint() - t0) / 1e3 / ops;
+}
+
+async function joseCost(token, jwks, ops) {
+  const keySet = createLocalJWKSet(jwks);
+  for (let i = 0; i < 100; i++) await jwtVerify(token, keySet);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) await jwtVerify(token, keySet);
+  return Number(process.hrtime.bigint() - t0) / 1e3 / ops;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup
+log(`Portcullis bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per cell${quick ? ' (quick)' : ''}`);
+log(pin ? `Pinned: variant servers on CPU ${SERVER_CPUS}, load generator and AS stub on CPU ${CLIENT_CPUS}` : 'Not pinned (taskset missing or a single CPU): CPU figures include contention');
+
+const keys = await createKeys();
+const opaqueTokens = { 'portcullis-introspection': randomBytes(24).toString('base64url'), 'mcp-sdk-introspection': randomBytes(24).toString('base64url') };
+const opaqueClaims = Object.fromEntries(Object.values(opaqueTokens).map((t) => [t, { client_id: CLIENT_ID, scope: SCOPE, sub: 'user-1', aud: AUDIENCE }]));
+const auth0 = await startNode(join(here, 'authority.mjs'), { BENCH_JWKS: JSON.stringify(keys.jwks), BENCH_OPAQUE_TOKENS: JSON.stringify(opaqueClaims) }, CLIENT_CPUS);
+const authorityProcess = auth0.child;
+const issuer = auth0.message.issuer;
+
+const tMint = Date.now();
+const esToken = await mint(keys, 'ES256', issuer);
+const rsToken = await mint(keys, 'RS256', issuer);
+const otherEs = await mint(keys, 'ES256', issuer, { sub: 'someone-else' });
+const distinct = mintManyFast(keys, issuer, DISTINCT, 'distinct');
+const fresh = mintManyFast(keys, issuer, FRESH, 'fresh');
+const probe = mintManyFast(keys, issuer, PROBE, 'probe');
+log(`Minted ${fmt(DISTINCT + FRESH + PROBE + 3)} tokens in ${((Date.now() - tMint) / 1000).toFixed(1)} s; issuer ${issuer}`);
+
+const esPublic = createPublicKey({ key: keys.jwks.keys[0], format: 'jwk' });
+const rsPublic = createPublicKey({ key: keys.jwks.keys[1], format: 'jwk' });
+const floor = {
+  ES256: floorOf('ES256', esPublic, esToken, 3000),
+  RS256: floorOf('RS256', rsPublic, rsToken, 3000),
+  joseES256: await joseCost(esToken, keys.jwks, 2000),
+  joseRS256: await joseCost(rsToken, keys.jwks, 2000),
+};
+log(`Crypto floor (node:crypto, synchronous): ES256 ${fmt(floor.ES256, 1)} µs, RS256 ${fmt(floor.RS256, 1)} µs; jose.jwtVerify: ES256 ${fmt(floor.joseES256, 1)} µs, RS256 ${fmt(floor.joseRS256, 1)} µs`);
+
+/** One cursor shared by all connections: each token comes round once per pass over the list. */
+const cycle = (list, counter = { wraps: 0 }) => {
+  let i = 0;
+  const next = () => {
+    if (i === list.length) {
+      i = 0;
+      counter.wraps++;
+    }
+    return `Bearer ${list[i++]}`;
+  };
+  next.counter = counter;
+  return next;
+};
+let freshCursor = null; // the never-seen pool is consumed across variants, never rewound
+const scenarios = [
+  { id: 'same-es256', label: 'same valid token, ES256', auth: () => `Bearer ${esToken}`, expect: 200 },
+  { id: 'same-rs256', label: 'same valid token, RS256', auth: () => `Bearer ${rsToken}`, expect: 200 },
+  { id: 'distinct-es256', label: `${fmt(DISTINCT)} distinct valid ES256 tokens, cycled`, auth: () => cycle(distinct), expect: 200 },
+  {
+    id: 'fresh-es256',
+    label: 'never-seen valid ES256 tokens (cache misses)',
+    auth: (variant) => (variant === 'portcullis' ? (freshCursor ??= cycle(fresh)) : cycle(fresh)),
+    expect: 200,
+    only: ['plain', 'portcullis'],
+  },
+  { id: 'bad-signature', label: 'bad signature (ES256)', auth: () => `Bearer ${badSignature(esToken, otherEs)}`, expect: 401 },
+  { id: 'malformed', label: 'malformed token', auth: () => 'Bearer not-a-jwt', expect: 401 },
+  { id: 'no-token', label: 'no token', auth: () => null, expect: 401 },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+const results = {}; // results[variant][scenario] = cell
+const skipped = {}; // skipped[variant] = reason
+let flood = null;
+const introspection = {};
+
+async function withServer(variant, fn) {
+  const { child, message } = await startNode(join(here, 'server.mjs'), { BENCH_VARIANT: variant, BENCH_ISSUER: issuer, BENCH_RESOURCE: AUDIENCE }, SERVER_CPUS);
+  if (message.skip) {
+    skipped[variant] = message.skip.split('\n')[0];
+    log(`\n!! ${variant}: SKIPPED — ${message.skip}`);
+    await stop(child);
+    return;
+  }
+  try {
+    await fn(child.pid, message.port);
+  } finally {
+    await stop(child);
+  }
+}
+
+// All JWT variants run side by side (idle ones cost nothing), and each scenario is measured on
+// every variant back to back, so a change in the machine's load affects the ceiling and the
+// variants alike.
+const servers = {};
+for (const variant of JWT_VARIANTS.filter(wanted)) {
+  const { child, message } = await startNode(join(here, 'server.mjs'), { BENCH_VARIANT: variant, BENCH_ISSUER: issuer, BENCH_RESOURCE: AUDIENCE }, SERVER_CPUS);
+  if (message.skip) {
+    skipped[variant] = message.skip.split('\n')[0];
+    log(`!! ${variant}: SKIPPED — ${message.skip}`);
+    await stop(child);
+    continue;
+  }
+  servers[variant] = { child, pid: child.pid, port: message.port };
+  results[variant] = {};
+  await load(message.port, `Bearer ${esToken}`, { duration: WARMUP }); // JIT warm-up of the process
+}
+try {
+  for (const s of scenarios) {
+    log(`\n== ${s.label}`);
+    for (const [variant, { pid, port }] of Object.entries(servers)) {
+      if (s.only && !s.only.includes(variant)) continue;
+      const expect = variant === 'plain' ? 200 : s.expect;
+      const auth = s.auth(variant);
+      const cell = await measure(pid, port, auth, expect);
+      if (typeof auth === 'function' && auth.counter.wraps && s.id === 'fresh-es256') cell.note = `pool of ${fmt(FRESH)} wrapped ${auth.counter.wraps}×`;
+      results[variant][s.id] = cell;
+      log(
+        `  ${variant.padEnd(26)} ${fmt(cell.rps).padStart(7)} req/s  p99 ${fmt(cell.p99, 1).padStart(6)} ms  ${fmt(cell.cpuPerReq, 1).padStart(6)} µs/req  RSS ${fmt(cell.rss / 2 ** 20, 1)} MiB` +
+          `  generator ${fmt(cell.generatorLoad * 100)} %${cell.unexpected ? `  !! ${cell.unexpected} responses not ${expect}` : ''}${cell.note ? `  !! ${cell.note}` : ''}`,
+      );
+    }
+  }
+  if (servers.portcullis) {
+    log('\n== flood (bearer-auth)');
+    flood = await runFlood(servers.portcullis.pid, servers.portcullis.port);
+  }
+} finally {
+  await Promise.all(Object.values(servers).map(({ child }) => stop(child)));
+}
+
+/** Valid tokens cached, then FLOOD distinct invalid tokens, then the same valid tokens again. */
+async function runFlood(pid, port) {
+  log(`  flood: priming ${PROBE} valid tokens, then ${fmt(FLOOD)} distinct invalid tokens`);
+  await load(port, cycle(probe), { amount: PROBE * 2 });
+  const before = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: Math.min(DURATION, 2) });
+  const flooded = await measure(pid, port, (() => { const next = invalidTokenFactory(esToken); return () => `Bearer ${next()}`; })(), 401, { warmup: 0, amount: FLOOD });
+  const after = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: Math.min(DURATION, 2) });
+  const result = { before, flooded, after, rssBefore: before.rss, rssAfter: flooded.rss, hwmAfter: flooded.hwm };
+  log(
+    `  flood: RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(flooded.rss / 2 ** 20, 1)} MiB (peak ${fmt(flooded.hwm / 2 ** 20, 1)}), ${fmt(flooded.rps)} invalid req/s, ` +
+      `${fmt(flooded.cpuPerReq, 1)} µs/req; cached valid tokens: ${fmt(before.cpuPerReq, 1)} µs/req before, ${fmt(after.cpuPerReq, 1)} µs/req after` +
+      `${before.unexpected + flooded.unexpected + after.unexpected ? `  !! ${before.unexpected + flooded.unexpected + after.unexpected} unexpected responses` : ''}`,
+  );
+  return result;
+}
+
+for (const variant of INTROSPECTION_VARIANTS.filter(wanted)) {
+  log(`\n== ${variant}`);
+  await withServer(variant, async (pid, port) => {
+    const token = `Bearer ${opaqueTokens[variant]}`;
+    await authority('/reset', 'POST');
+    const statuses = await concurrent(port, token, 100);
+    const firstUse = (await authority('/stats')).introspection;
+    const repeated = await measure(pid, port, token, 200, { warmup: 0, duration: DURATION });
+    const further = (await authority('/stats')).introspection - firstUse;
+    introspection[variant] = { firstUse, further, firstUseOk: statuses.filter((s) => s === 200).length, repeated };
+    log(
+      `  100 concurrent first uses: ${introspection[variant].firstUseOk}/100 ok, ${firstUse} AS call(s); repeated use for ${DURATION} s: ` +
+        `${fmt(repeated.requests)} requests, ${further} further AS call(s), ${fmt(repeated.rps)} req/s, p99 ${fmt(repeated.p99, 1)} ms, ${fmt(repeated.cpuPerReq, 1)} µs/req`,
+    );
+  });
+}
+
+await stop(authorityProcess);
+
+// ---------------------------------------------------------------------------------------------
+// Report
+const machine = {
+  cpu: os.cpus()[0]?.model?.trim() ?? 'unknown',
+  cpus: cpuCount,
+  memory: `${fmt(os.totalmem() / 2 ** 30, 1)} GiB`,
+  kernel: `${os.type()} ${os.release()}`,
+  node: process.version,
+  load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  pinned: pin ? `servers on CPU ${SERVER_CPUS}, generator and AS stub on CPU ${CLIENT_CPUS}` : 'no',
+};
+const report = renderReport({
+  results,
+  skipped,
+  flood,
+  introspection,
+  floor,
+  scenarios,
+  machine,
+  settings: { warmup: WARMUP, duration: DURATION, connections: CONNECTIONS, distinct: DISTINCT, flood: FLOOD, probe: PROBE, quick, rssBound: RSS_BOUND },
+  peers: PEERS,
+  elapsed: (Date.now() - startedAt) / 1000,
+});
+log(`\n${report.checksText}`);
+mkdirSync(join(benchDir, 'results'), { recursive: true });
+writeFileSync(join(benchDir, 'results', 'latest.json'), `${JSON.stringify({ machine, floor, results, skipped, flood, introspection }, null, 2)}\n`);
+if (!NO_WRITE) {
+  writeReadme(join(benchDir, 'README.md'), report.markdown);
+  log('Wrote the table into bench/README.md and bench/results/latest.json');
+}
+log(`Done in ${fmt((Date.now() - startedAt) / 1000)} s`);
+process.exit(0);

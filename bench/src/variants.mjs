@@ -1,0 +1,127 @@
+// The middleware under test, one factory per variant. Every variant protects the same route with
+// the same handler; each runs in its own process (server.mjs). A factory returns
+// { middleware, errorHandler? } or throws SkipVariant when the package it needs has not landed.
+
+export class SkipVariant extends Error {}
+
+/** The introspection client credentials the AS stub accepts (it does not check them). */
+export const INTROSPECTION_CLIENT = { clientId: 'bench-rs', clientSecret: 'bench-rs-secret' };
+
+function notBuilt(error) {
+  throw new SkipVariant(`cannot load the package (run \`pnpm build\` first?): ${error.message.split('\n')[0]}`);
+}
+
+function resourceMetadataUrl(config) {
+  return `${config.resource.replace(/\/mcp$/, '')}/.well-known/oauth-protected-resource/mcp`;
+}
+
+/** The SDK's AuthInfo from verified JWT claims (what an SDK user writes around jose). */
+function sdkAuthInfo(token, payload) {
+  return {
+    token,
+    clientId: String(payload.client_id ?? payload.azp ?? ''),
+    scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+    expiresAt: payload.exp,
+    resource: undefined,
+    extra: { sub: payload.sub },
+  };
+}
+
+export const variants = {
+  /** The ceiling: no authentication at all. */
+  async plain() {
+    return { middleware: null };
+  },
+
+  /**
+   * @portcullis/bearer-auth with token-verification's JWT verifier behind its verified-token cache
+   * (cacheVerifiedTokens, defaults: 10,000 entries, 300 s), the configuration the README recommends.
+   */
+  async portcullis(config) {
+    const { bearerAuth } = await import('@portcullis/bearer-auth').catch(notBuilt);
+    const { createJwtVerifier, cacheVerifiedTokens } = await import('@portcullis/token-verification').catch(notBuilt);
+    if (typeof bearerAuth !== 'function') throw new SkipVariant('@portcullis/bearer-auth does not export bearerAuth');
+    if (typeof createJwtVerifier !== 'function' || typeof cacheVerifiedTokens !== 'function') {
+      throw new SkipVariant('@portcullis/token-verification does not export createJwtVerifier and cacheVerifiedTokens');
+    }
+    const verifier = cacheVerifiedTokens(createJwtVerifier({ issuer: config.issuer, audience: config.resource, jwksUri: `${config.issuer}/jwks` }));
+    return { middleware: bearerAuth({ verifier, audience: config.resource, resourceMetadataUrl: resourceMetadataUrl(config) }) };
+  },
+
+  /** Auth0's express-oauth2-jwt-bearer 1.10, keys from the local JWKS (no discovery). */
+  async 'express-oauth2-jwt-bearer'(config) {
+    const { auth } = await import('express-oauth2-jwt-bearer');
+    return {
+      middleware: auth({ issuer: config.issuer, audience: config.resource, jwksUri: `${config.issuer}/jwks` }),
+      errorHandler: (err, _req, res, _next) => {
+        if (err.headers) res.set(err.headers);
+        res.status(err.status ?? 500).json({ error: err.code ?? 'server_error' });
+      },
+    };
+  },
+
+  /** The MCP SDK's requireBearerAuth with a jose verifier (createRemoteJWKSet + jwtVerify). */
+  async 'mcp-sdk'(config) {
+    const { requireBearerAuth } = await import('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js');
+    const { InvalidTokenError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
+    const { createRemoteJWKSet, jwtVerify } = await import('jose');
+    const jwks = createRemoteJWKSet(new URL(`${config.issuer}/jwks`));
+    const verifier = {
+      async verifyAccessToken(token) {
+        let payload;
+        try {
+          ({ payload } = await jwtVerify(token, jwks, { issuer: config.issuer, audience: config.resource, typ: 'at+jwt' }));
+        } catch (error) {
+          throw new InvalidTokenError(error instanceof Error ? error.message : 'Invalid token');
+        }
+        return sdkAuthInfo(token, payload);
+      },
+    };
+    return { middleware: requireBearerAuth({ verifier, resourceMetadataUrl: resourceMetadataUrl(config) }) };
+  },
+
+  /** mcp-auth 0.2 in resource-server mode, the AS metadata fetched from the local stub at start. */
+  async 'mcp-auth'(config) {
+    const { MCPAuth, fetchServerConfig } = await import('mcp-auth');
+    const server = await fetchServerConfig(config.issuer, { type: 'oauth' });
+    const mcpAuth = new MCPAuth({ protectedResources: [{ metadata: { resource: config.resource, authorizationServers: [server] } }] });
+    return { middleware: mcpAuth.bearerAuth('jwt', { resource: config.resource, audience: config.resource }) };
+  },
+
+  /** Introspection (RFC 7662) with token-verification's introspection verifier (its own cache and single-flight). */
+  async 'portcullis-introspection'(config) {
+    const { bearerAuth } = await import('@portcullis/bearer-auth').catch(notBuilt);
+    const { createIntrospectionVerifier } = await import('@portcullis/token-verification').catch(notBuilt);
+    if (typeof bearerAuth !== 'function') throw new SkipVariant('@portcullis/bearer-auth does not export bearerAuth');
+    if (typeof createIntrospectionVerifier !== 'function') throw new SkipVariant('@portcullis/token-verification does not export createIntrospectionVerifier');
+    const verifier = createIntrospectionVerifier({
+      issuer: config.issuer,
+      endpoint: `${config.issuer}/introspect`,
+      audience: config.resource,
+      client: { method: 'client_secret_basic', ...INTROSPECTION_CLIENT },
+    });
+    return { middleware: bearerAuth({ verifier, audience: config.resource, resourceMetadataUrl: resourceMetadataUrl(config) }) };
+  },
+
+  /** The peer for introspection: the SDK's requireBearerAuth with a fetch-per-request verifier, as in the SDK's examples. */
+  async 'mcp-sdk-introspection'(config) {
+    const { requireBearerAuth } = await import('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js');
+    const { InvalidTokenError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
+    const endpoint = `${config.issuer}/introspect`;
+    const basic = `Basic ${Buffer.from(`${INTROSPECTION_CLIENT.clientId}:${INTROSPECTION_CLIENT.clientSecret}`).toString('base64')}`;
+    const verifier = {
+      async verifyAccessToken(token) {
+        const response = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+          body: new URLSearchParams({ token }).toString(),
+        });
+        if (!response.ok) throw new InvalidTokenError(`Introspection failed: ${response.status}`);
+        const data = await response.json();
+        if (data.active !== true) throw new InvalidTokenError('Token is not active');
+        return sdkAuthInfo(token, data);
+      },
+    };
+    return { middleware: requireBearerAuth({ verifier, resourceMetadataUrl: resourceMetadataUrl(config) }) };
+  },
+};
