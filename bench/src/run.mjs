@@ -9,7 +9,7 @@
 //
 // Options (flags or environment):
 //   --quick            BENCH_QUICK=1        0.5 s warm-up + 1.5 s per cell, smaller flood (development)
-//   --warmup=S         BENCH_WARMUP=S       warm-up seconds per cell (default 1.5)
+//   --warmup=S         BENCH_WARMUP=S       warm-up seconds per cell (default 1)
 //   --duration=S       BENCH_DURATION=S     measured seconds per cell (default 4)
 //   --distinct=N       BENCH_DISTINCT=N     pool of distinct valid tokens, cycled (default 10000)
 //   --fresh=N          BENCH_FRESH=N        pool of never-repeated tokens for the cache-miss cells (default 60000)
@@ -43,7 +43,7 @@ const args = new Map(
 );
 const opt = (flag, env, fallback) => args.get(flag) ?? process.env[env] ?? fallback;
 const quick = opt('quick', 'BENCH_QUICK', 'false') !== 'false' && opt('quick', 'BENCH_QUICK', '0') !== '0';
-const WARMUP = Number(opt('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1.5));
+const WARMUP = Number(opt('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1));
 const DURATION = Number(opt('duration', 'BENCH_DURATION', quick ? 1.5 : 4));
 const FLOOD = Number(opt('flood', 'BENCH_FLOOD', quick ? 20_000 : 100_000));
 const DISTINCT = Number(opt('distinct', 'BENCH_DISTINCT', 10_000));
