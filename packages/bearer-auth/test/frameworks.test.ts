@@ -19,6 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => fx.close());
 
+const operationScopes = { 'tools/call': { delete_repo: ['mcp:admin'] } };
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 function who(req: IncomingMessage, res: ServerResponse) {
@@ -36,6 +38,13 @@ async function expectWorks(handler: Handler | express5.Express) {
   const forbidden = await request(handler).post('/mcp/admin').set('Authorization', `Bearer ${token}`);
   expect(forbidden.status).toBe(403);
   expect(parseChallenge(forbidden.headers['www-authenticate']).params['scope']).toBe('mcp:admin');
+  // per-tool scopes read from the JSON body with no body parser in any framework
+  const tool = await request(handler)
+    .post('/mcp')
+    .set('Authorization', `Bearer ${token}`)
+    .send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo' } });
+  expect(tool.status).toBe(403);
+  expect(parseChallenge(tool.headers['www-authenticate']).params['scope']).toBe('mcp:admin');
   const crashed = await request(handler).post('/mcp/crash').set('Authorization', `Bearer ${token}`);
   expect(crashed.status).toBe(500);
 }
@@ -43,7 +52,7 @@ async function expectWorks(handler: Handler | express5.Express) {
 describe('the same middleware under every framework', () => {
   it('Express 5', async () => {
     const app = express5();
-    app.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    app.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
     app.post('/mcp', who);
     app.post('/mcp/admin', requireScopes('mcp:admin'), who);
     app.post('/mcp/crash', () => {
@@ -54,7 +63,7 @@ describe('the same middleware under every framework', () => {
 
   it('Express 4', async () => {
     const app = express4();
-    app.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    app.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
     app.post('/mcp', who);
     app.post('/mcp/admin', requireScopes('mcp:admin'), who);
     app.post('/mcp/crash', () => {
@@ -65,7 +74,7 @@ describe('the same middleware under every framework', () => {
 
   it('Connect', async () => {
     const app = connect();
-    app.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    app.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
     app.use('/mcp/admin', requireScopes('mcp:admin'));
     app.use('/mcp/admin', who);
     app.use('/mcp/crash', () => {
@@ -76,7 +85,7 @@ describe('the same middleware under every framework', () => {
   });
 
   it('a bare http.createServer handler', async () => {
-    const auth = bearerAuth({ verifier: fx.verifier, resource: fx.resource });
+    const auth = bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes });
     const admin = requireScopes('mcp:admin');
     const server = createServer((req, res) => {
       const fail = (err: unknown) => res.writeHead(500).end(String(err));

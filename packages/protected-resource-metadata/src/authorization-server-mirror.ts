@@ -64,7 +64,13 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
         await response.body?.cancel();
         continue;
       }
-      const json: unknown = await response.json();
+      let json: unknown;
+      try {
+        json = await response.json();
+      } catch (error) {
+        failures.push(`${url}: ${(error as Error).message}`);
+        continue;
+      }
       if (json === null || typeof json !== 'object' || (json as { issuer?: unknown }).issuer !== issuer) {
         // RFC 8414 §3.3: a document for another issuer must not be used.
         failures.push(`${url}: issuer does not match ${issuer}`);

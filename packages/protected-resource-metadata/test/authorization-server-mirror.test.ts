@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
@@ -65,11 +67,60 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
   });
 
   it('refuses metadata whose issuer differs from the configured one (RFC 8414 §3.3)', async () => {
-    const other = new URL(as.issuer);
-    other.hostname = 'localhost'; // same server, different issuer string
-    const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [other.origin] });
-    const app = express();
-    app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: true }));
-    expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(503);
+    const stand = await startMetadataStandIn((issuer) => ({ issuer: 'https://evil.example', token_endpoint: `${issuer}/token` }));
+    try {
+      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
+      const app = express();
+      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: true }));
+      const res = await request(app).get('/.well-known/oauth-authorization-server');
+      expect(res.status).toBe(503);
+      expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
+    } finally {
+      await stand.close();
+    }
+  });
+
+  it('serves the cached copy while the issuer is down, and refetches once it is back', async () => {
+    let clock = 0;
+    const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
+    try {
+      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
+      const app = express();
+      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 10, now: () => clock } }));
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).body.issuer).toBe(stand.issuer);
+      expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server']); // RFC 8414 URL first
+      stand.down = true;
+      clock = 11_000;
+      const stale = await request(app).get('/.well-known/oauth-authorization-server');
+      expect(stale.status).toBe(200);
+      expect(stale.body.issuer).toBe(stand.issuer);
+      stand.down = false;
+      const before = stand.paths.length;
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
+      expect(stand.paths.length).toBe(before + 1);
+    } finally {
+      await stand.close();
+    }
   });
 });
+
+/** A tiny local issuer for what a real AS will not do on demand: lie about its issuer, or go down. */
+async function startMetadataStandIn(document: (issuer: string) => Record<string, unknown>) {
+  const paths: string[] = [];
+  const state = { down: false };
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    if (state.down) return void res.writeHead(500).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document(issuer)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    issuer,
+    paths,
+    set down(value: boolean) {
+      state.down = value;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
