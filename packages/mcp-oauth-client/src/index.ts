@@ -70,3 +70,5 @@ export { createEncryptedFileStore, defaultKeySource, keyFileSource } from './enc
 export type { EncryptedFileStoreOptions, KeySource } from './encrypted-file-store.js';
 export { createLoopbackAuthorizationHandler, openBrowser, startLoopbackRedirectServer } from './loopback-redirect.js';
 export type { LoopbackAuthorizationOptions, LoopbackRedirectOptions, LoopbackRedirectServer, OpenBrowserOptions, SpawnFunction } from './loopback-redirect.js';
+export { mcpTransportOAuth } from './mcp-sdk.js';
+export type { McpTransportOAuthOptions } from './mcp-sdk.js';

@@ -13,6 +13,8 @@ export interface TestResourceServer {
   issuer: string;
   scopesSupported: string[] | undefined;
   requiredScopes: (body: string) => string[];
+  /** Answers authorized requests; default a small JSON echo of the token's scopes. */
+  onAuthorized: ((req: IncomingMessage, res: ServerResponse, body: string) => Promise<void>) | undefined;
   readonly tokensSeen: string[];
   readonly requests: number;
   close(): Promise<void>;
@@ -24,6 +26,7 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
     issuer: '',
     scopesSupported: options.scopesSupported as string[] | undefined,
     requiredScopes: (_body: string): string[] => [],
+    onAuthorized: undefined as TestResourceServer['onAuthorized'],
   };
   const tokensSeen: string[] = [];
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
@@ -76,6 +79,10 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
       res.writeHead(403, { 'www-authenticate': `Bearer error="insufficient_scope", scope="${required.join(' ')}", resource_metadata="${prmUrl}"` }).end();
       return;
     }
+    if (state.onAuthorized) {
+      await state.onAuthorized(req, res, body);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, scopes }));
   }
 
@@ -99,6 +106,12 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
     },
     set requiredScopes(value) {
       state.requiredScopes = value;
+    },
+    get onAuthorized() {
+      return state.onAuthorized;
+    },
+    set onAuthorized(value) {
+      state.onAuthorized = value;
     },
     tokensSeen,
     get requests() {
