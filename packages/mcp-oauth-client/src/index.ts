@@ -72,3 +72,5 @@ export { createLoopbackAuthorizationHandler, openBrowser, startLoopbackRedirectS
 export type { LoopbackAuthorizationOptions, LoopbackRedirectOptions, LoopbackRedirectServer, OpenBrowserOptions, SpawnFunction } from './loopback-redirect.js';
 export { mcpTransportOAuth } from './mcp-sdk.js';
 export type { McpTransportOAuthOptions } from './mcp-sdk.js';
+export { enterpriseManagedAuthorization, ID_JAG_TOKEN_TYPE, ID_TOKEN_TYPE, requestIdJag, TOKEN_EXCHANGE_GRANT } from './enterprise-managed-authorization.js';
+export type { EnterpriseManagedAuthorizationOptions, IdJagRequest, IdpClient } from './enterprise-managed-authorization.js';

@@ -48,7 +48,7 @@ export type GrantOptions =
   | { readonly type: 'client_credentials' }
   /**
    * RFC 7523 jwt-bearer (X-10, X-13): `assertion` returns the JWT to present — a workload identity token,
-   * or an ID-JAG from {@link requestIdJag} for enterprise-managed authorization.
+   * or an ID-JAG ({@link enterpriseManagedAuthorization} builds this grant).
    */
   | { readonly type: 'jwt_bearer'; readonly assertion: (context: AssertionContext) => Promise<string> };
 

@@ -1,0 +1,187 @@
+import { describe, expect, it } from '@jest/globals';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
+import { enterpriseManagedAuthorization } from '../src/enterprise-managed-authorization.js';
+import { createHeadlessAuthorizationHandler } from '../src/headless-authorization.js';
+import { createOAuthClient } from '../src/oauth-client.js';
+import { withOAuth } from '../src/with-oauth.js';
+import { asMetadata, stubWorld, tokenResponse, type EdgeRequest } from './helpers/stub-world.js';
+
+// Everything below runs the real orchestrator; only the network edge (fetch) is a stub.
+const MCP = 'https://mcp.example.com';
+const AS = 'https://as.example.com';
+const prm = (issuer = AS, extra: Record<string, unknown> = {}) => () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [issuer], ...extra });
+const bearerOnly = (valid: (token: string) => boolean) => (r: EdgeRequest) => {
+  const auth = r.headers.get('authorization') ?? '';
+  return auth.startsWith('Bearer ') && valid(auth.slice(7))
+    ? Response.json({ ok: true })
+    : new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } });
+};
+
+describe('enterprise-managed authorization (X-07…X-10) and workload identity (X-13)', () => {
+  it('X-07 X-10 exchanges the IdP ID token for an ID-JAG, then presents it with the jwt-bearer grant', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
+      'https://idp.example.com/token': () => Response.json({ access_token: 'the-id-jag', issued_token_type: 'urn:ietf:params:oauth:token-type:id-jag', token_type: 'N_A' }),
+      [`${AS}/token`]: (r) => (r.form.get('assertion') === 'the-id-jag' ? tokenResponse('at-ema') : Response.json({ error: 'invalid_grant' }, { status: 400 })),
+      [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-ema'),
+    });
+    const client = createOAuthClient({
+      oauthFetch: world.fetch,
+      preRegistered: [{ clientId: 'mcp-client', clientSecret: 'mcp-secret' }],
+      grant: enterpriseManagedAuthorization({ idpTokenEndpoint: 'https://idp.example.com/token', idpClient: { clientId: 'idp-client' }, subjectToken: () => 'the-id-token' }),
+    });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`, { method: 'POST', body: '{}' })).status).toBe(200);
+    const [exchange] = world.to('https://idp.example.com/token');
+    expect(Object.fromEntries(exchange!.form)).toEqual({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      requested_token_type: 'urn:ietf:params:oauth:token-type:id-jag',
+      subject_token: 'the-id-token',
+      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+      audience: AS,
+      resource: `${MCP}/mcp`,
+      client_id: 'idp-client',
+    });
+    const [grant] = world.to(`${AS}/token`);
+    expect(grant!.form.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
+    expect(grant!.form.get('resource')).toBe(`${MCP}/mcp`);
+    expect(grant!.headers.get('authorization')).toMatch(/^Basic /);
+    expect(world.to(`${AS}/register`)).toHaveLength(0);
+  });
+
+  it('X-13 conf:auth/wif-jwt-bearer presents the platform token with the jwt-bearer grant, no registration', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: (r) => (r.form.get('assertion') === 'k8s-sa-token' ? tokenResponse('at-wif') : Response.json({ error: 'invalid_grant' }, { status: 400 })),
+      [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-wif'),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'workload' }], grant: { type: 'jwt_bearer', assertion: async () => 'k8s-sa-token' } });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+    expect(world.to(`${AS}/token`)[0]!.form.get('client_id')).toBe('workload');
+  });
+});
+
+describe('token endpoint client authentication (C-42)', () => {
+  it.each([
+    ['conf:auth/token-endpoint-auth-basic', ['client_secret_basic'], 'basic'],
+    ['conf:auth/token-endpoint-auth-post', ['client_secret_post'], 'post'],
+    ['conf:auth/token-endpoint-auth-none', ['none'], 'none'],
+  ] as const)('C-42 %s', async (_title, methods, expected) => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: methods })),
+      [`${AS}/register`]: (r) =>
+        Response.json(
+          { client_id: 'dyn', ...(expected !== 'none' && { client_secret: 'dyn-secret' }), token_endpoint_auth_method: (JSON.parse(r.body) as { token_endpoint_auth_method: string }).token_endpoint_auth_method },
+          { status: 201 },
+        ),
+      [`${AS}/authorize`]: (r) => new Response(null, { status: 302, headers: { location: `http://127.0.0.1:9/cb?code=c1&state=${r.url.searchParams.get('state')}` } }),
+      [`${AS}/token`]: () => tokenResponse('at-1'),
+      [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-1'),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, redirectUri: 'http://127.0.0.1:9/cb', authorizationHandler: createHeadlessAuthorizationHandler() });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+    const [token] = world.to(`${AS}/token`);
+    expect(token!.form.get('resource')).toBe(`${MCP}/mcp`);
+    expect(token!.form.get('code_verifier')).toBeTruthy();
+    if (expected === 'basic') {
+      // RFC 6749 §2.3.1: both parts are form-encoded before base64.
+      const [id, secret] = Buffer.from(token!.headers.get('authorization')!.replace(/^Basic /, ''), 'base64').toString().split(':');
+      expect([decodeURIComponent(id!), decodeURIComponent(secret!)]).toEqual(['dyn', 'dyn-secret']);
+      expect(token!.form.get('client_secret')).toBeNull();
+    }
+    if (expected === 'post') expect(token!.form.get('client_secret')).toBe('dyn-secret');
+    if (expected === 'none') {
+      expect(token!.headers.get('authorization')).toBeNull();
+      expect(token!.form.get('client_id')).toBe('dyn');
+    }
+  });
+});
+
+describe('authorization server migration (C-18)', () => {
+  it('C-18 conf:auth/authorization-server-migration re-discovers on 401 and registers with the new AS; old credentials never reach it', async () => {
+    const AS2 = 'https://as2.example.com';
+    let current = AS;
+    const authorize = (r: EdgeRequest) => new Response(null, { status: 302, headers: { location: `http://127.0.0.1:9/cb?code=c&state=${r.url.searchParams.get('state')}` } });
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => prm(current)(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS2}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS2)),
+      [`${AS}/register`]: () => Response.json({ client_id: 'as1-client' }, { status: 201 }),
+      [`${AS2}/register`]: () => Response.json({ client_id: 'as2-client' }, { status: 201 }),
+      [`${AS}/authorize`]: authorize,
+      [`${AS2}/authorize`]: authorize,
+      [`${AS}/token`]: () => tokenResponse('at-as1'),
+      [`${AS2}/token`]: () => tokenResponse('at-as2'),
+      [`${MCP}/mcp`]: bearerOnly((t) => t === (current === AS ? 'at-as1' : 'at-as2')),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, redirectUri: 'http://127.0.0.1:9/cb', authorizationHandler: createHeadlessAuthorizationHandler() });
+    const fetch = withOAuth(world.fetch, client);
+    expect((await fetch(`${MCP}/mcp`)).status).toBe(200);
+    current = AS2;
+    expect((await fetch(`${MCP}/mcp`)).status).toBe(200);
+    expect(world.to(`${AS2}/register`)).toHaveLength(1);
+    const atAs2 = [...world.to(`${AS2}/authorize`).map((r) => r.url.searchParams.get('client_id')), ...world.to(`${AS2}/token`).map((r) => r.form.get('client_id'))];
+    expect(atAs2).not.toContain('as1-client');
+  });
+});
+
+describe('DPoP (RFC 9449, X-12)', () => {
+  it('conf:auth/dpop conf:auth/dpop-nonce proofs at the token endpoint and the resource, nonce retry at both', async () => {
+    const keyPair = await generateKeyPair('ES256');
+    let asNonceAsked = false;
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { dpop_signing_alg_values_supported: ['ES256'] })),
+      [`${AS}/token`]: (r) => {
+        const proof = r.headers.get('dpop');
+        if (!proof) return Response.json({ error: 'invalid_dpop_proof' }, { status: 400 });
+        if (!asNonceAsked) {
+          asNonceAsked = true;
+          return Response.json({ error: 'use_dpop_nonce' }, { status: 400, headers: { 'dpop-nonce': 'as-nonce' } });
+        }
+        expect(decodeJwt(proof).nonce).toBe('as-nonce');
+        return Response.json({ access_token: 'at-dpop', token_type: 'DPoP', expires_in: 3600 });
+      },
+      [`${MCP}/mcp`]: (r) => {
+        const auth = r.headers.get('authorization') ?? '';
+        const proof = r.headers.get('dpop');
+        if (!auth.startsWith('DPoP ') || !proof) return new Response(null, { status: 401, headers: { 'www-authenticate': `DPoP algs="ES256", resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } });
+        const claims = decodeJwt(proof);
+        if (claims['nonce'] !== 'rs-nonce') return new Response(null, { status: 401, headers: { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'rs-nonce' } });
+        expect(decodeProtectedHeader(proof).typ).toBe('dpop+jwt');
+        expect(claims).toMatchObject({ htm: 'POST', htu: `${MCP}/mcp` });
+        expect(typeof claims['ath']).toBe('string');
+        return Response.json({ ok: true });
+      },
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'machine', clientSecret: 's' }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
+    const response = await withOAuth(world.fetch, client)(`${MCP}/mcp?x=1`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(200);
+    const jtis = world.to(`${MCP}/mcp`).map((r) => r.headers.get('dpop')).filter(Boolean).map((p) => decodeJwt(p!).jti);
+    expect(new Set(jtis).size).toBe(jtis.length);
+  });
+});
+
+describe('scope retry limit through withOAuth', () => {
+  it('C-24 conf:auth/scope-retry-limit stops after maxStepUps and reports step_up_limit', async () => {
+    let issued = 0;
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(AS, { scopes_supported: ['read'] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/register`]: () => Response.json({ client_id: 'dyn' }, { status: 201 }),
+      [`${AS}/authorize`]: (r) => new Response(null, { status: 302, headers: { location: `http://127.0.0.1:9/cb?code=c&state=${r.url.searchParams.get('state')}` } }),
+      [`${AS}/token`]: () => tokenResponse(`at-${++issued}`, { scope: 'read' }),
+      [`${MCP}/mcp`]: (r) =>
+        r.headers.get('authorization')
+          ? new Response(null, { status: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' } })
+          : new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } }),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, redirectUri: 'http://127.0.0.1:9/cb', authorizationHandler: createHeadlessAuthorizationHandler(), maxStepUps: 3 });
+    await expect(withOAuth(world.fetch, client)(`${MCP}/mcp`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}' })).rejects.toMatchObject({ code: 'step_up_limit' });
+    expect(world.to(`${AS}/authorize`)).toHaveLength(4);
+    // C-22: every step-up asks for what was granted plus what is challenged.
+    expect(world.to(`${AS}/authorize`).slice(1).map((r) => r.url.searchParams.get('scope'))).toEqual(['read admin', 'read admin', 'read admin']);
+  });
+});
