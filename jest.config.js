@@ -18,6 +18,7 @@ export default {
   moduleNameMapper: {
     '^@portcullis/test-fixtures$': '<rootDir>/test/fixtures/src/index.ts',
     '^@portcullis/dev-authorization-server$': '<rootDir>/examples/dev-authorization-server/src/index.ts',
+    '^@portcullis/example-([a-z-]+)$': '<rootDir>/examples/$1/src/index.ts',
     '^@portcullis/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -1,0 +1,42 @@
+import type { ExampleServerOptions } from './options.js';
+
+/**
+ * Reads the example's settings from environment variables (an application may; the packages never do):
+ *
+ * | variable | meaning | default |
+ * | --- | --- | --- |
+ * | `PORT` | port to listen on (0: any free port) | 3000 |
+ * | `HOST` | interface | 127.0.0.1 |
+ * | `AUTH_ISSUER` | the authorization server to trust | unset: a development AS starts in-process |
+ * | `MCP_RESOURCE` | resource identifier | `http://<HOST>:<PORT>/mcp` |
+ * | `MCP_SCOPES` | scopes every MCP request needs (space or comma separated) | `mcp:tools` |
+ * | `MCP_ADMIN_SCOPE` | the extra scope of `admin_report` | `mcp:admin` |
+ * | `AUTH_TOKEN_FORMAT` | `jwt` or `opaque` (introspection) | `jwt` |
+ * | `AUTH_INTROSPECTION_CLIENT_ID`, `AUTH_INTROSPECTION_CLIENT_SECRET` | introspection credentials (opaque with `AUTH_ISSUER`) | — |
+ * | `DEV_AS_INTERACTIONS` | in-process dev AS: `auto` (approve) or `browser` (sign-in and consent pages) | `browser` |
+ */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
+  const port = env['PORT'] === undefined || env['PORT'] === '' ? 3000 : Number(env['PORT']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`PORT must be a port number, got ${JSON.stringify(env['PORT'])}`);
+  const format = env['AUTH_TOKEN_FORMAT'] || 'jwt';
+  if (format !== 'jwt' && format !== 'opaque') throw new TypeError(`AUTH_TOKEN_FORMAT must be jwt or opaque, got ${JSON.stringify(format)}`);
+  const interactions = env['DEV_AS_INTERACTIONS'] || 'browser';
+  if (interactions !== 'auto' && interactions !== 'browser') {
+    throw new TypeError(`DEV_AS_INTERACTIONS must be auto or browser, got ${JSON.stringify(interactions)}`);
+  }
+  const scopes = env['MCP_SCOPES']?.split(/[\s,]+/).filter(Boolean);
+  const id = env['AUTH_INTROSPECTION_CLIENT_ID'];
+  const secret = env['AUTH_INTROSPECTION_CLIENT_SECRET'];
+  if ((id === undefined) !== (secret === undefined)) throw new TypeError('Set both AUTH_INTROSPECTION_CLIENT_ID and AUTH_INTROSPECTION_CLIENT_SECRET, or neither');
+  return {
+    port,
+    ...(env['HOST'] && { host: env['HOST'] }),
+    ...(env['AUTH_ISSUER'] && { issuer: env['AUTH_ISSUER'] }),
+    ...(env['MCP_RESOURCE'] && { resource: env['MCP_RESOURCE'] }),
+    ...(scopes?.length && { scopes }),
+    ...(env['MCP_ADMIN_SCOPE'] && { adminScope: env['MCP_ADMIN_SCOPE'] }),
+    tokenFormat: format,
+    ...(id !== undefined && secret !== undefined && { introspectionClient: { clientId: id, clientSecret: secret } }),
+    devAuthorizationServer: { interactions },
+  };
+}

@@ -1,0 +1,29 @@
+import type { DevAuthorizationServerOptions } from '@portcullis/dev-authorization-server';
+
+/** Options of {@link startExampleServer}. `main.ts` fills them from the environment. */
+export interface ExampleServerOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Port. Default 3000; 0 picks a free port. */
+  readonly port?: number;
+  /**
+   * Issuer of the authorization server to trust. Default: none given, so a development
+   * authorization server (`@portcullis/dev-authorization-server`) is started in this process.
+   */
+  readonly issuer?: string;
+  /** The resource identifier (RFC 8707, RFC 9728). Default `http://<host>:<port>/mcp`. */
+  readonly resource?: string;
+  /** Scopes every MCP request needs (and the 401 challenge asks for). Default `['mcp:tools']`. */
+  readonly scopes?: readonly string[];
+  /** The extra scope of the `admin_report` tool (a per-tool scope, so clients step up). Default `mcp:admin`. */
+  readonly adminScope?: string;
+  /**
+   * How access tokens are verified: `jwt` (RFC 9068, keys from the issuer's `jwks_uri`, default) or
+   * `opaque` (RFC 7662 introspection; needs `introspectionClient` unless the dev AS runs in-process).
+   */
+  readonly tokenFormat?: 'jwt' | 'opaque';
+  /** Credentials this server introspects with (`client_secret_basic`). Default with the in-process dev AS: a fresh random pair. */
+  readonly introspectionClient?: { readonly clientId: string; readonly clientSecret: string };
+  /** Extra settings of the in-process development authorization server (ignored when `issuer` is given). */
+  readonly devAuthorizationServer?: Omit<Partial<DevAuthorizationServerOptions>, 'resources'>;
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { bearerAuth } from '@portcullis/bearer-auth';
+import { startDevAuthorizationServer, type DevAuthorizationServer } from '@portcullis/dev-authorization-server';
+import { defineProtectedResource, protectedResourceMetadata } from '@portcullis/protected-resource-metadata';
+import { createIntrospectionVerifier, createJwtVerifier, type TokenVerifier } from '@portcullis/token-verification';
+import cors from 'cors';
+import express from 'express';
+import helmet from 'helmet';
+import type { ExampleServerOptions } from './options.js';
+import { createMcpServer } from './tools.js';
+
+/** A running example server. */
+export interface ExampleServer {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:3000/mcp` (also the resource identifier unless configured). */
+  readonly url: string;
+  /** The resource identifier tokens must be issued for. */
+  readonly resource: string;
+  /** Where the RFC 9728 metadata is served (the `resource_metadata` of every challenge). */
+  readonly metadataUrl: string;
+  /** The trusted authorization server. */
+  readonly issuer: string;
+  /** The in-process development authorization server, when no issuer was configured. */
+  readonly devAuthorizationServer: DevAuthorizationServer | undefined;
+  /** Scopes every request needs, and the extra scope of `admin_report`. */
+  readonly scopes: readonly string[];
+  readonly adminScope: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the example: helmet → cors → protected-resource metadata → `bearerAuth` on `/mcp` → the MCP
+ * SDK's Streamable HTTP transport (stateless: a fresh `McpServer` per request, so no session can stand
+ * in for authentication, B-08).
+ */
+export async function startExampleServer(options: ExampleServerOptions = {}): Promise<ExampleServer> {
+  const host = options.host ?? '127.0.0.1';
+  const scopes = options.scopes ?? ['mcp:tools'];
+  const adminScope = options.adminScope ?? 'mcp:admin';
+  const tokenFormat = options.tokenFormat ?? 'jwt';
+
+  // Listen first, so that with port 0 the resource identifier carries the real port.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
+  const http = createServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 3000, host, () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const resource = options.resource ?? `${origin}/mcp`;
+
+  let dev: DevAuthorizationServer | undefined;
+  try {
+    let introspectionClient = options.introspectionClient;
+    if (options.issuer === undefined) {
+      if (tokenFormat === 'opaque') {
+        introspectionClient ??= { clientId: 'example-mcp-server', clientSecret: randomBytes(24).toString('base64url') };
+      }
+      dev = await startDevAuthorizationServer({
+        ...options.devAuthorizationServer,
+        resources: [{ uri: resource, scopes: [...new Set([...scopes, adminScope])], format: tokenFormat }],
+        clients: [
+          ...(options.devAuthorizationServer?.clients ?? []),
+          ...(introspectionClient
+            ? [
+                {
+                  client_id: introspectionClient.clientId,
+                  client_secret: introspectionClient.clientSecret,
+                  grant_types: [],
+                  response_types: [],
+                  redirect_uris: [],
+                  token_endpoint_auth_method: 'client_secret_basic' as const,
+                },
+              ]
+            : []),
+        ],
+      });
+    }
+    const issuer = options.issuer ?? dev!.issuer;
+
+    let verifier: TokenVerifier;
+    if (tokenFormat === 'opaque') {
+      if (!introspectionClient) {
+        throw new TypeError('tokenFormat "opaque" with an external issuer needs introspectionClient (AUTH_INTROSPECTION_CLIENT_ID and _SECRET)');
+      }
+      verifier = createIntrospectionVerifier({ issuer, audience: resource, client: { method: 'client_secret_basic', ...introspectionClient } });
+    } else {
+      verifier = createJwtVerifier({ issuer, audience: resource, requireRfc9068: true });
+    }
+
+    const mcp = defineProtectedResource({
+      resource,
+      authorizationServers: [issuer],
+      scopesSupported: scopes,
+      resourceName: 'Portcullis example MCP server',
+    });
+    const stats = { startedAt: new Date(), requests: 0 };
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(helmet());
+    // Bearer tokens, no cookies: any origin may call, and browsers must be able to read the challenge.
+    app.use(cors({ exposedHeaders: ['WWW-Authenticate', 'Mcp-Session-Id'], maxAge: 600 }));
+    app.use(protectedResourceMetadata(mcp));
+    app.use(express.json({ limit: '4mb' }));
+    const auth = bearerAuth({ verifier, resource: mcp, requiredScopes: scopes, operationScopes: { 'tools/call': { admin_report: [adminScope] } } });
+    app.post('/mcp', auth, async (req, res, next) => {
+      stats.requests++;
+      const server = createMcpServer(stats);
+      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(req, res, req.body);
+      } catch (error) {
+        next(error);
+      }
+    });
+    // Stateless: no server-to-client stream and no session to delete (Streamable HTTP lets servers answer 405).
+    app.all('/mcp', auth, (_req, res) => {
+      res.set('allow', 'POST').status(405).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless' }, id: null });
+    });
+    handler = app;
+
+    return {
+      url: `${origin}/mcp`,
+      resource: mcp.resource,
+      metadataUrl: mcp.metadataUrl,
+      issuer,
+      devAuthorizationServer: dev,
+      scopes,
+      adminScope,
+      close: async () => {
+        await new Promise<void>((resolve, reject) => {
+          http.closeAllConnections();
+          http.close((error) => (error ? reject(error) : resolve()));
+        });
+        await dev?.close();
+      },
+    };
+  } catch (error) {
+    http.close();
+    await dev?.close();
+    throw error;
+  }
+}

@@ -1,0 +1,82 @@
+// Interop 3 and 4: @portcullis/mcp-oauth-client (inside the MCP SDK 1.x client) → the example server
+// (@portcullis/bearer-auth + protected-resource-metadata) → the development authorization server,
+// with JWT access tokens (RFC 9068) and with opaque tokens verified by introspection (RFC 7662).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
+import { asStoredTokens } from '@portcullis/mcp-oauth-client';
+import { connectOurClient, toolJson } from './support.js';
+
+describe.each([
+  ['3: JWT access tokens', 'jwt' as const],
+  ['4: opaque access tokens through introspection', 'opaque' as const],
+])('interop %s', (_label, tokenFormat) => {
+  let server: ExampleServer;
+  beforeAll(async () => {
+    server = await startExampleServer({ port: 0, tokenFormat, devAuthorizationServer: { interactions: 'auto' } });
+  });
+  afterAll(() => server.close());
+
+  it('S-04 S-06 C-02 401 → discovery → registration → authorization → whoami → 403 insufficient_scope → step-up → admin_report', async () => {
+    const { mcp, oauth, store, exchanges } = await connectOurClient(server.url);
+    try {
+      const dev = server.devAuthorizationServer!;
+      // The first request met a 401 with the PRM URL and the scope every request needs.
+      expect(exchanges[0]).toMatchObject({ rpc: 'initialize', status: 401 });
+      expect(exchanges[0]!.challenge).toContain(`resource_metadata="${server.metadataUrl}"`);
+      expect(exchanges[0]!.challenge).toContain('scope="mcp:tools"');
+      expect(dev.requestCount('/reg')).toBe(1);
+
+      const whoami = toolJson(await mcp.callTool({ name: 'whoami', arguments: {} }));
+      const ctx = await oauth.context(server.url);
+      expect(whoami).toEqual({ subject: 'demo-user', clientId: ctx.client.clientId, scopes: ['mcp:tools'] });
+
+      const stored = asStoredTokens(await store.get(ctx.tokensKey))!;
+      // JWT: three segments with aud = this resource; opaque: not a JWT, and the server had to introspect.
+      if (tokenFormat === 'jwt') expect(stored.accessToken.split('.')).toHaveLength(3);
+      else expect(stored.accessToken).not.toContain('.');
+      const introspectionsBefore = dev.requestCount('/token/introspection');
+
+      const report = await mcp.callTool({ name: 'admin_report', arguments: {} });
+      expect(report.isError).toBeFalsy();
+      expect(toolJson(report)).toMatchObject({ report: 'portcullis example server', requestedBy: 'demo-user' });
+      // S-17 S-18: the 403 named every scope the call needs, and the client stepped up to them.
+      const denied = exchanges.find((e) => e.status === 403)!;
+      expect(denied.rpc).toBe('tools/call admin_report');
+      expect(denied.challenge).toContain('error="insufficient_scope"');
+      expect(denied.challenge).toContain('scope="mcp:tools mcp:admin"');
+      expect(asStoredTokens(await store.get(ctx.tokensKey))!.scope?.split(' ')).toEqual(expect.arrayContaining(['mcp:tools', 'mcp:admin']));
+      expect(toolJson(await mcp.callTool({ name: 'whoami', arguments: {} })).scopes).toEqual(['mcp:tools', 'mcp:admin']);
+      if (tokenFormat === 'opaque') expect(dev.requestCount('/token/introspection')).toBeGreaterThan(introspectionsBefore);
+      else expect(dev.requestCount('/token/introspection')).toBe(0);
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('C-39 an expired access token is refreshed (rotation) and the call goes through', async () => {
+    const { mcp, oauth, store } = await connectOurClient(server.url);
+    try {
+      const ctx = await oauth.context(server.url);
+      const before = asStoredTokens(await store.get(ctx.tokensKey))!;
+      await store.set(ctx.tokensKey, { ...before, expiresAt: Date.now() - 1000 });
+      const tokenRequests = server.devAuthorizationServer!.requestCount('/token');
+      expect(toolJson(await mcp.callTool({ name: 'whoami', arguments: {} })).subject).toBe('demo-user');
+      const after = asStoredTokens(await store.get(ctx.tokensKey))!;
+      expect(server.devAuthorizationServer!.requestCount('/token')).toBe(tokenRequests + 1);
+      expect(after.accessToken).not.toBe(before.accessToken);
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('S-14 a token for another resource is refused with 401 invalid_token', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer not-a-token-this-server-knows', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
