@@ -345,7 +345,16 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
     async tokens(serverUrl, rejected) {
       const existing = contexts.get(keyOf(serverUrl));
       if (!existing) return undefined;
-      return tokensFor(await existing, rejected);
+      try {
+        return await tokensFor(await existing, rejected);
+      } catch (error) {
+        // A refused refresh has already removed the dead tokens: the caller re-authorizes on the 401.
+        if (error instanceof McpOAuthError && error.code === 'refresh_failed') {
+          logger.warn(`Refresh for ${keyOf(serverUrl)} failed (${error.oauthError ?? 'network'}); authorization will be requested again`);
+          return undefined;
+        }
+        throw error;
+      }
     },
     handleChallenge,
     async startAuthorization(serverUrl, opts = {}) {

@@ -106,6 +106,20 @@ describe('end to end against oidc-provider', () => {
     expect(spent?.consumed).toBeTruthy();
   });
 
+  it('a refused refresh (invalid_grant) removes the dead tokens and falls back to a new authorization', async () => {
+    const store = createMemoryStore();
+    const client = userClient(store);
+    const fetch = withOAuth(globalThis.fetch, client);
+    expect((await fetch(rs.url, toolsList)).status).toBe(200);
+    const ctx = await client.context(rs.url);
+    const tokens = asStoredTokens(await store.get(ctx.tokensKey))!;
+    await store.set(ctx.tokensKey, { ...tokens, refreshToken: 'not-a-live-refresh-token', expiresAt: Date.now() - 1000 });
+    const authorizationsBefore = as.requestCount('/auth');
+    expect((await fetch(rs.url, toolsList)).status).toBe(200);
+    expect(as.requestCount('/auth') - authorizationsBefore).toBe(1);
+    expect(asStoredTokens(await store.get(ctx.tokensKey))?.refreshToken).not.toBe('not-a-live-refresh-token');
+  });
+
   it('C-22 C-23 step-up on 403 insufficient_scope requests granted ∪ challenged scopes', async () => {
     const store = createMemoryStore();
     const client = userClient(store);

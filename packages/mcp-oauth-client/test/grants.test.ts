@@ -185,3 +185,17 @@ describe('scope retry limit through withOAuth', () => {
     expect(world.to(`${AS}/authorize`).slice(1).map((r) => r.url.searchParams.get('scope'))).toEqual(['read admin', 'read admin', 'read admin']);
   });
 });
+
+describe('malformed challenges', () => {
+  it('C-02 C-03 a malformed WWW-Authenticate never crashes: the client falls back to well-known PRM discovery', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => tokenResponse('at-m'),
+      [`${MCP}/mcp`]: (r) =>
+        r.headers.get('authorization') === 'Bearer at-m' ? Response.json({ ok: true }) : new Response(null, { status: 401, headers: { 'www-authenticate': 'Bearer realm="unterminated' } }),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's' }], grant: { type: 'client_credentials' } });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+  });
+});
