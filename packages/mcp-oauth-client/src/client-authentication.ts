@@ -33,6 +33,22 @@ export function selectTokenEndpointAuthMethod(as: AuthorizationServerMetadata, h
   return 'client_secret_basic';
 }
 
+/** WHATWG `application/x-www-form-urlencoded` serialization of one value (keeps `A-Za-z0-9*-._`, space → `+`). */
+export function formEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1);
+}
+
+/**
+ * `client_secret_basic` (RFC 6749 §2.3.1): id and secret form-encoded, joined by `:`, base64. Hand-written
+ * because oauth4webapi's `ClientSecretBasic` also percent-encodes `-`, `.`, `_`, `~`…, which is still
+ * decodable but breaks servers that compare the Basic credentials without form-decoding them.
+ */
+export function clientSecretBasic(clientSecret: string): oauth.ClientAuth {
+  return (_as, client, _body, headers) => {
+    headers.set('authorization', `Basic ${Buffer.from(`${formEncode(client.client_id)}:${formEncode(clientSecret)}`).toString('base64')}`);
+  };
+}
+
 /** The oauth4webapi client-authentication for these credentials. */
 export function clientAuthentication(client: ClientCredentials): oauth.ClientAuth {
   switch (client.tokenEndpointAuthMethod) {
@@ -41,7 +57,7 @@ export function clientAuthentication(client: ClientCredentials): oauth.ClientAut
     case 'client_secret_basic':
     case 'client_secret_post': {
       if (!client.clientSecret) throw new McpOAuthError('invalid_options', `Client ${client.clientId} uses ${client.tokenEndpointAuthMethod} but has no secret`);
-      return client.tokenEndpointAuthMethod === 'client_secret_basic' ? oauth.ClientSecretBasic(client.clientSecret) : oauth.ClientSecretPost(client.clientSecret);
+      return client.tokenEndpointAuthMethod === 'client_secret_basic' ? clientSecretBasic(client.clientSecret) : oauth.ClientSecretPost(client.clientSecret);
     }
     case 'private_key_jwt': {
       if (!client.privateKey) throw new McpOAuthError('invalid_options', `Client ${client.clientId} uses private_key_jwt but has no private key`);

@@ -98,7 +98,10 @@ export interface OAuthClientOptions {
   readonly protocolVersion?: string;
   /** Chooses among several PRM `authorization_servers` (C-05). Default: the first. */
   readonly selectAuthorizationServer?: (servers: readonly string[]) => string;
-  /** Use DPoP (RFC 9449, X-12) with this key pair: sender-constrained tokens, a fresh proof per request. Default: Bearer. */
+  /**
+   * Use DPoP (RFC 9449, X-12) with this key pair wherever the AS advertises `dpop_signing_alg_values_supported`:
+   * sender-constrained tokens, a fresh proof per request. Default: Bearer only.
+   */
   readonly dpopKeyPair?: oauth.CryptoKeyPair;
   /** Pending authorizations expire after this long, in ms. Default 600 000. */
   readonly pendingTtlMs?: number;
@@ -213,7 +216,8 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       discovery,
       client,
       tokensKey: tokensKey({ account, issuer: discovery.authorizationServer.issuer, clientId: client.clientId, resource: discovery.resource }),
-      ...(dpop && { dpop }),
+      // DPoP only where the AS advertises it (RFC 9449 §5.1); Bearer everywhere else.
+      ...(dpop && (discovery.authorizationServer.dpop_signing_alg_values_supported?.length ?? 0) > 0 && { dpop }),
     };
   }
 

@@ -90,7 +90,10 @@ export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OA
       if (response.status === 403 && challenge?.error === 'insufficient_scope') {
         const attempts = stepUps.get(operation) ?? 0;
         await response.body?.cancel();
-        if (attempts >= maxStepUps) {
+        // Re-authorizing for scopes the token already holds cannot help: stop instead of looping (C-24, C-52).
+        const held = new Set((tokens?.scope ?? '').split(' ').filter(Boolean));
+        const futile = tokens !== undefined && challenge.scopes !== undefined && challenge.scopes.length > 0 && challenge.scopes.every((s) => held.has(s));
+        if (attempts >= maxStepUps || futile) {
           stepUps.delete(operation);
           throw new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts`, { status: 403 });
         }

@@ -86,9 +86,8 @@ describe('token endpoint client authentication (C-42)', () => {
     expect(token!.form.get('resource')).toBe(`${MCP}/mcp`);
     expect(token!.form.get('code_verifier')).toBeTruthy();
     if (expected === 'basic') {
-      // RFC 6749 §2.3.1: both parts are form-encoded before base64.
-      const [id, secret] = Buffer.from(token!.headers.get('authorization')!.replace(/^Basic /, ''), 'base64').toString().split(':');
-      expect([decodeURIComponent(id!), decodeURIComponent(secret!)]).toEqual(['dyn', 'dyn-secret']);
+      // Byte for byte: `-` is not percent-encoded (some servers compare without form-decoding).
+      expect(token!.headers.get('authorization')).toBe(`Basic ${Buffer.from('dyn:dyn-secret').toString('base64')}`);
       expect(token!.form.get('client_secret')).toBeNull();
     }
     if (expected === 'post') expect(token!.form.get('client_secret')).toBe('dyn-secret');
@@ -197,5 +196,36 @@ describe('malformed challenges', () => {
     });
     const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's' }], grant: { type: 'client_credentials' } });
     expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+  });
+});
+
+describe('client_secret_basic encoding', () => {
+  it.each([
+    ['pre-registered-client', 'pre-registered-secret'],
+    ['a.b_c~d', 's:e c%r+é'],
+  ])('C-42 %s round-trips through form-decoding', async (clientId, secret) => {
+    const { clientSecretBasic } = await import('../src/client-authentication.js');
+    const headers = new Headers();
+    await clientSecretBasic(secret)({ issuer: AS }, { client_id: clientId }, new URLSearchParams(), headers);
+    const decoded = Buffer.from(headers.get('authorization')!.slice(6), 'base64').toString('utf8');
+    const at = decoded.indexOf(':');
+    const formDecode = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+    expect([formDecode(decoded.slice(0, at)), formDecode(decoded.slice(at + 1))]).toEqual([clientId, secret]);
+    if (clientId === 'pre-registered-client') expect(decoded).toBe('pre-registered-client:pre-registered-secret');
+  });
+});
+
+describe('DPoP only where advertised', () => {
+  it('X-12 with a key pair but an AS without dpop_signing_alg_values_supported, tokens stay Bearer and no proof is sent', async () => {
+    const keyPair = await generateKeyPair('ES256');
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => tokenResponse('at-b'),
+      [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-b'),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's' }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+    expect(world.requests.some((r) => r.headers.has('dpop'))).toBe(false);
   });
 });
