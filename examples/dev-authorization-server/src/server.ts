@@ -153,8 +153,9 @@ async function configuration(options: DevAuthorizationServerOptions): Promise<Co
 }
 
 /**
- * Drops resource scopes from a registration request's `scope`, so the client's registered scope does
- * not become an allowlist for resource scopes (oidc-provider enforces `client.scope` on every request).
+ * Rewrites a registration request's `scope` so that it does not become an allowlist of resource scopes
+ * (oidc-provider enforces `client.scope` on every request): without other scopes it is dropped, else
+ * every resource scope is added to the ones registered.
  * oidc-provider then reads the rewritten body from `req.body`.
  */
 async function withoutResourceScopes(req: IncomingMessage, resourceScopes: ReadonlySet<string>): Promise<void> {
@@ -171,7 +172,9 @@ async function withoutResourceScopes(req: IncomingMessage, resourceScopes: Reado
     const metadata = JSON.parse(raw) as Record<string, unknown>;
     if (typeof metadata['scope'] === 'string') {
       const kept = metadata['scope'].split(' ').filter((scope) => scope && !resourceScopes.has(scope));
-      if (kept.length) metadata['scope'] = kept.join(' ');
+      // A registered scope is also an allowlist: keeping only `offline_access` (the MCP SDK 2.x registers
+      // `mcp:tools offline_access`) would refuse every resource scope, so they are all added back.
+      if (kept.length) metadata['scope'] = [...kept, ...resourceScopes].join(' ');
       else delete metadata['scope'];
       body = JSON.stringify(metadata);
     }
