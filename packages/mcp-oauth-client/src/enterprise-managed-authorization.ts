@@ -38,6 +38,10 @@ export interface IdJagRequest {
  * ID-JAG answer carries `token_type: N_A`. Returns the ID-JAG (never logged).
  */
 export async function requestIdJag(request: IdJagRequest): Promise<string> {
+  for (const field of ['idpTokenEndpoint', 'subjectToken', 'audience', 'resource'] as const) {
+    if (typeof request[field] !== 'string' || request[field] === '') throw new McpOAuthError('invalid_options', `requestIdJag needs ${field}`);
+  }
+  if (typeof request.idpClient?.clientId !== 'string') throw new McpOAuthError('invalid_options', 'requestIdJag needs idpClient.clientId');
   const body = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT,
     requested_token_type: ID_JAG_TOKEN_TYPE,
