@@ -159,8 +159,14 @@ export const nodeTransport: SafeFetchTransport = (req) =>
         }
         chunks.push(chunk);
       });
+      let ended = false;
       res.on('error', reject);
+      // A body cut off (timeout, peer reset) closes without 'end': never leave the promise pending.
+      res.on('close', () => {
+        if (!ended) reject(new McpOAuthError('fetch_failed', `Response from ${req.url.origin} was cut off`));
+      });
       res.on('end', () => {
+        ended = true;
         const responseHeaders = new Headers();
         for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
         const status = res.statusCode ?? 500;

@@ -132,6 +132,7 @@ describe('createSafeFetch over real loopback HTTP (allowInsecureLoopback)', () =
     server = createServer((req, res) => {
       if (req.url === '/big') res.end('x'.repeat(4096));
       else if (req.url === '/hang') return;
+      else if (req.url === '/hang-body') res.writeHead(200, { 'content-type': 'application/json' }).write('{"partial":');
       else if (req.url === '/redirect') res.writeHead(302, { location: '/json' }).end();
       else if (req.url === '/escape') res.writeHead(302, { location: 'http://10.0.0.5/' }).end();
       else res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] }).end('{"ok":true}');
@@ -161,5 +162,6 @@ describe('createSafeFetch over real loopback HTTP (allowInsecureLoopback)', () =
   it('enforces the timeout', async () => {
     const fetch = createSafeFetch({ allowInsecureLoopback: true, timeoutMs: 200 });
     expect((await refusal(fetch(`${base}/hang`))).code).toBe('fetch_failed');
+    expect((await refusal(fetch(`${base}/hang-body`))).code).toBe('fetch_failed');
   });
 });
