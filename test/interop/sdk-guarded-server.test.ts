@@ -4,7 +4,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { getOAuthProtectedResourceMetadataUrl, mcpAuthMetadataRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -15,6 +14,19 @@ import { asStoredTokens } from '@portcullis/mcp-oauth-client';
 import express from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { connectOurClient, toolJson } from './support.js';
+
+// The SDK's bearerAuth.d.ts augments Express's `Request.auth` with the SDK's AuthInfo, which conflicts in
+// this one type-checked test program with @portcullis/bearer-auth/augment (tested elsewhere), so it is
+// imported by a non-literal specifier and given its documented signature here.
+const SDK_BEARER_AUTH: string = '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+const { requireBearerAuth } = (await import(SDK_BEARER_AUTH)) as {
+  requireBearerAuth(options: {
+    verifier: { verifyAccessToken(token: string): Promise<AuthInfo> };
+    requiredScopes?: string[];
+    resourceMetadataUrl?: string;
+    expectedResource?: URL;
+  }): express.RequestHandler;
+};
 
 let http: Server;
 let as: DevAuthorizationServer;
@@ -33,7 +45,7 @@ beforeAll(async () => {
   app.use(mcpAuthMetadataRouter({ oauthMetadata, resourceServerUrl: new URL(resource), scopesSupported: ['mcp:tools'], resourceName: 'SDK-guarded server' }));
   const guard = requireBearerAuth({
     verifier: {
-      async verifyAccessToken(token): Promise<AuthInfo> {
+      async verifyAccessToken(token: string): Promise<AuthInfo> {
         const { payload } = await jwtVerify(token, keys, { issuer: as.issuer, audience: resource, typ: 'at+jwt' });
         return {
           token,
