@@ -21,7 +21,6 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { webcrypto } from 'node:crypto';
 import * as portcullis from '@portcullis/mcp-oauth-client';
 
-type FetchLike = portcullis.FetchLike;
 
 // ---------------------------------------------------------------------------------------------
 // What a user configures
@@ -117,40 +116,6 @@ async function importPrivateKey(pem: string, alg: string): Promise<portcullis.Cl
   return (await webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign'])) as portcullis.ClientPrivateKey['key'];
 }
 
-/**
- * Enterprise-managed authorization needs the RFC 8693 token exchange for an ID-JAG at the IdP
- * (issue 4: "token exchange for an ID-JAG, then the RFC 7523 jwt-bearer grant"). The library's
- * `jwt_bearer` grant docs point at a `requestIdJag` helper that is not exported yet
- * (LIBRARY-GAPS.md G-11); it is looked up by name so the workspace keeps type-checking.
- */
-type RequestIdJag = (options: {
-  readonly tokenEndpoint: string;
-  readonly idToken: string;
-  readonly clientId: string;
-  readonly audience: string;
-  readonly resource: string;
-  readonly scopes?: readonly string[] | undefined;
-  readonly fetch: FetchLike;
-}) => Promise<string>;
-
-function idJagAssertion(idp: { tokenEndpoint: string; clientId: string; idToken: string }) {
-  return async (context: portcullis.AssertionContext): Promise<string> => {
-    const requestIdJag = (portcullis as unknown as { requestIdJag?: RequestIdJag }).requestIdJag;
-    if (typeof requestIdJag !== 'function') {
-      throw new Error('@portcullis/mcp-oauth-client exports no requestIdJag (RFC 8693 ID-JAG token exchange), LIBRARY-GAPS.md G-11');
-    }
-    return requestIdJag({
-      tokenEndpoint: idp.tokenEndpoint,
-      idToken: idp.idToken,
-      clientId: idp.clientId,
-      audience: context.issuer,
-      resource: context.resource,
-      scopes: context.scopes,
-      fetch: context.fetch,
-    });
-  };
-}
-
 /** The library options for this configuration: what a user of the library would write. */
 export async function oauthClientOptions(config: UserConfiguration): Promise<portcullis.OAuthClientOptions> {
   const common = {
@@ -196,7 +161,12 @@ export async function oauthClientOptions(config: UserConfiguration): Promise<por
     case 'enterprise_managed':
       return {
         ...common,
-        grant: { type: 'jwt_bearer', assertion: idJagAssertion(grant.idp) },
+        // RFC 8693 exchange of the IdP's ID token for an ID-JAG, then the RFC 7523 jwt-bearer grant (X-07…X-10).
+        grant: portcullis.enterpriseManagedAuthorization({
+          idpTokenEndpoint: grant.idp.tokenEndpoint,
+          idpClient: { clientId: grant.idp.clientId },
+          subjectToken: () => grant.idp.idToken,
+        }),
         preRegistered: [{ clientId: grant.clientId, clientSecret: grant.clientSecret }],
       };
   }

@@ -1,3 +1,4 @@
+import { formEncode } from './client-authentication.js';
 import { McpOAuthError } from './errors.js';
 import type { AssertionContext, GrantOptions } from './oauth-client.js';
 import type { FetchLike } from './safe-fetch.js';
@@ -53,8 +54,8 @@ export async function requestIdJag(request: IdJagRequest): Promise<string> {
   if (request.scopes && request.scopes.length > 0) body.set('scope', request.scopes.join(' '));
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   if (request.idpClient.clientSecret !== undefined) {
-    // RFC 6749 §2.3.1: form-encode both parts before base64.
-    const credentials = `${encodeURIComponent(request.idpClient.clientId)}:${encodeURIComponent(request.idpClient.clientSecret)}`;
+    // RFC 6749 §2.3.1: form-encode both parts before base64 (the same encoding as client_secret_basic).
+    const credentials = `${formEncode(request.idpClient.clientId)}:${formEncode(request.idpClient.clientSecret)}`;
     headers['authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
   } else {
     body.set('client_id', request.idpClient.clientId);
