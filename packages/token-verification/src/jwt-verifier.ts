@@ -169,6 +169,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     } catch (error) {
       throw joseFailure(error);
     }
+    // jose only checks that the time claims are numbers; `1e400` in the JSON parses to Infinity, an
+    // `exp` that never expires. RFC 7519 §2 NumericDate is finite: anything else is malformed.
+    for (const claim of ['exp', 'nbf', 'iat'] as const) {
+      if (payload[claim] !== undefined && !Number.isFinite(payload[claim])) {
+        throw new InvalidTokenError(`The access token "${claim}" claim is not a finite NumericDate`);
+      }
+    }
     // jose checks `iat` only with maxTokenAge; a token issued in the future is not valid yet.
     if (typeof payload['iat'] === 'number' && payload['iat'] > now() + clockTolerance) {
       throw new InvalidTokenError('The access token was issued in the future ("iat")');
@@ -243,6 +250,8 @@ function joseFailure(error: unknown): Error {
   if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('The access token signature is invalid', { cause: error });
   if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('No known key matches the access token ("kid"/"alg")', { cause: error });
   if (error instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError('The access token "alg" is not allowed', { cause: error });
+  // jose names unrecognised `crit` parameters in its message: attacker-chosen text, so not echoed.
+  if (error instanceof errors.JOSENotSupported) return new InvalidTokenError('The access token uses an unsupported algorithm or critical header parameter', { cause: error });
   if (error instanceof errors.JOSEError) return new InvalidTokenError(`The access token is malformed: ${error.message}`, { cause: error });
   return error instanceof Error ? error : new Error(String(error));
 }

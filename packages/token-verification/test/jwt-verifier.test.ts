@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { base64url, exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
+import { base64url, CompactSign, exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
 import {
   clientCredentialsToken,
   createTestKey,
@@ -167,6 +167,24 @@ describe('createJwtVerifier with minted tokens and a local JWKS server', () => {
     const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid: es.kid, typ: 'at+jwt' }).sign(es.privateKey);
     const error = await rejection(base()(token), InvalidTokenError, { status: 401 });
     expect(error.message).toMatch(/exp/);
+  });
+
+  it('S-14: rejects exp / nbf / iat that are not finite (1e400 in the JSON parses to Infinity)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const times of [`"exp":1e400`, `"exp":${now + 300},"nbf":-1e400`, `"exp":${now + 300},"iat":-1e400`]) {
+      const payload = `{"iss":"${ISSUER}","aud":"${RESOURCE}","sub":"user-1",${times}}`;
+      const token = await new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'ES256', kid: es.kid }).sign(es.privateKey);
+      const error = await rejection(base()(token), InvalidTokenError, { status: 401 });
+      expect(error.message).toMatch(/finite/);
+    }
+  });
+
+  it('S-14: rejects an unrecognised crit header without echoing its attacker-chosen name', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${base64url.encode(JSON.stringify({ alg: 'ES256', kid: es.kid, crit: ['x-evil-text'], 'x-evil-text': 1 }))}.${base64url.encode(JSON.stringify({ ...claims, exp: now + 300 }))}`;
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, es.privateKey, new TextEncoder().encode(input));
+    const error = await rejection(base()(`${input}.${base64url.encode(new Uint8Array(signature))}`), InvalidTokenError, { status: 401 });
+    expect(error.message).not.toContain('x-evil-text');
   });
 
   it('S-14: rejects alg "none" (an unsigned token)', async () => {
