@@ -289,8 +289,7 @@ describe('a token endpoint that misbehaves', () => {
     const asked = tokenEndpoint(w, (_f, n) => json({ access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, scope: 'mcp:read-only' }));
     const client = machine(w, { maxStepUps: 2 });
     const server = mcpServer(() => new Response(null, { status: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="mcp:tools"' } }));
-    const fetch = withOAuth(server.fetch, client);
-    // First a 401 to get a token at all.
+    // First a 401 to get a token at all, then 403 insufficient_scope for ever.
     let first = true;
     const gated = withOAuth(async (input, init) => {
       if (first) {
@@ -301,13 +300,10 @@ describe('a token endpoint that misbehaves', () => {
     }, client);
     await expectCode(gated(MCP, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }), 'step_up_limit');
     expect(asked[0]!.get('scope')).toBe('mcp:tools');
-    const ctx = await client.context(MCP);
-    expect(ctx).toBeDefined();
     const stored = (await client.tokens(MCP)) as StoredTokens;
     expect(stored.scope).toBe('mcp:read-only');
     // Bounded: the first grant plus at most maxStepUps more.
     expect(asked.length).toBeLessThanOrEqual(3);
-    expect(fetch).toBeDefined();
   });
 
   it('no expires_in: tokens are kept without an expiry and used; a 401 later gets exactly one new token, then succeeds', async () => {
