@@ -1,6 +1,6 @@
 import type { AuthorizationServer } from 'oauth4webapi';
 import { McpOAuthError } from './errors.js';
-import type { FetchLike } from './safe-fetch.js';
+import { isLoopbackHost, type FetchLike } from './safe-fetch.js';
 
 /** RFC 9728 §2 protected resource metadata, the fields this package reads. */
 export interface ProtectedResourceMetadata {
@@ -29,13 +29,36 @@ function withoutTrailingSlash(path: string): string {
   return path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
+/** An absolute `http:`/`https:` URL handed over by a server (challenge, metadata), else `undefined`. */
+function parseHttpUrl(value: string): URL | undefined {
+  const url = URL.parse(value);
+  return url && (url.protocol === 'https:' || url.protocol === 'http:') ? url : undefined;
+}
+
+/**
+ * Refuses a loopback target named by a server that is not itself on loopback. `allowInsecureLoopback`
+ * is for local development; it must not let a public server steer the client at services on this
+ * machine (C-44, C-45, SBP §SSRF).
+ */
+function assertNoLoopbackPivot(target: URL, serverUrl: URL, what: string): void {
+  if (isLoopbackHost(target) && !isLoopbackHost(serverUrl)) {
+    throw new McpOAuthError('ssrf_blocked', `Refusing ${what} on a loopback host (${target.origin}) named by the non-loopback server ${serverUrl.origin}`);
+  }
+}
+
 /**
  * The URLs to try for the protected resource metadata of `serverUrl`, in order (C-02, RFC 9728 §3.1):
- * the challenge's `resource_metadata` when given, then path-inserted, then root.
+ * the challenge's `resource_metadata` when given, then path-inserted, then root. A `resource_metadata`
+ * that is not an absolute http(s) URL is ignored, like any malformed challenge: the well-known URLs
+ * remain (C-03).
  */
 export function protectedResourceMetadataUrls(serverUrl: URL, resourceMetadata?: string): URL[] {
   const urls: URL[] = [];
-  if (resourceMetadata !== undefined) urls.push(new URL(resourceMetadata));
+  const fromChallenge = resourceMetadata === undefined ? undefined : parseHttpUrl(resourceMetadata);
+  if (fromChallenge) {
+    assertNoLoopbackPivot(fromChallenge, serverUrl, 'resource_metadata');
+    urls.push(fromChallenge);
+  }
   const path = withoutTrailingSlash(serverUrl.pathname);
   if (path !== '') urls.push(new URL(`${PRM_WELL_KNOWN}${path}`, serverUrl.origin));
   urls.push(new URL(PRM_WELL_KNOWN, serverUrl.origin));
@@ -115,7 +138,8 @@ export async function discoverProtectedResource(
  * OIDC path-appended — no root fallback. Without a path: RFC 8414, then OIDC.
  */
 export function authorizationServerMetadataUrls(issuer: string): URL[] {
-  const url = new URL(issuer);
+  const url = parseHttpUrl(issuer);
+  if (!url) throw new McpOAuthError('invalid_metadata', 'An authorization server issuer is not an absolute http(s) URL');
   const path = withoutTrailingSlash(url.pathname);
   if (path === '') {
     return [new URL('/.well-known/oauth-authorization-server', url.origin), new URL('/.well-known/openid-configuration', url.origin)];
@@ -216,5 +240,8 @@ export async function discover(serverUrl: URL, options: DiscoverOptions): Promis
   const servers = prm.authorization_servers ?? [];
   if (servers.length === 0) throw new McpOAuthError('invalid_metadata', `Protected resource metadata for ${prm.resource} lists no authorization server`);
   const issuer = options.selectAuthorizationServer ? options.selectAuthorizationServer(servers) : servers[0]!;
+  const issuerUrl = typeof issuer === 'string' ? parseHttpUrl(issuer) : undefined;
+  if (!issuerUrl) throw new McpOAuthError('invalid_metadata', `Protected resource metadata for ${prm.resource} names an authorization server that is not an absolute http(s) URL`);
+  assertNoLoopbackPivot(issuerUrl, serverUrl, 'an authorization server');
   return { resource: prm.resource, resourceMetadata: prm, authorizationServer: await discoverAuthorizationServer(issuer, options) };
 }

@@ -154,7 +154,7 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
   }
 
   const document: ProtectedResourceMetadataDocument = deepFreeze({
-    ...structuredClone(extra),
+    ...(jsonCopy(extra, 'extra') as Record<string, unknown>),
     resource,
     authorization_servers: authorizationServers,
     bearer_methods_supported: [...bearerMethods],
@@ -193,4 +193,19 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * A deep copy of `value` that holds only JSON values (the document is served as JSON), or a
+ * ConfigurationError naming the first field that is not: a function, symbol, BigInt, `undefined`,
+ * a non-finite number or a class instance would be dropped or break serialisation at request time.
+ */
+function jsonCopy(value: unknown, path: string): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (Array.isArray(value)) return value.map((item, i) => jsonCopy(item, `${path}[${i}]`));
+  if (typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, jsonCopy(item, `${path}.${key}`)]));
+  }
+  throw new ConfigurationError('ERR_INVALID_OPTIONS', `${path} must be a JSON value (string, finite number, boolean, null, array or plain object)`);
 }
