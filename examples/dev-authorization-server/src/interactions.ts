@@ -44,6 +44,25 @@ const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 };
 
+/**
+ * Headers of the sign-in and consent pages. Browsers apply `form-action` to every redirect that follows
+ * a form submission, and these forms end in a redirect to the client, so the client's redirect URI
+ * origin (already checked by oidc-provider against its registration) is allowed besides `'self'`.
+ */
+function pageHeaders(redirectUri: unknown): Record<string, string> {
+  let origin = '';
+  try {
+    const url = new URL(String(redirectUri));
+    if (url.protocol === 'http:' || url.protocol === 'https:') origin = ` ${url.origin}`;
+  } catch {
+    // No usable redirect URI: keep 'self' only.
+  }
+  return {
+    ...PAGE_HEADERS,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${origin}; frame-ancestors 'none'`,
+  };
+}
+
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font:16px system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem}code{background:#eee;padding:0 .2em}
@@ -94,7 +113,7 @@ export async function browserInteraction(provider: Provider, req: IncomingMessag
   const clientName = escapeHtml(client?.clientName ?? (params['client_id'] as string));
   const abort = `<form method="post" action="/interaction/${uid}/abort"><button type="submit">Cancel</button></form>`;
   if (prompt.name === 'login') {
-    res.writeHead(200, PAGE_HEADERS).end(
+    res.writeHead(200, pageHeaders(params['redirect_uri'])).end(
       page(
         'Sign in',
         `<p><code>${clientName}</code> asks you to sign in.</p>
@@ -108,7 +127,7 @@ export async function browserInteraction(provider: Provider, req: IncomingMessag
   const resources = Object.entries(missing.missingResourceScopes ?? {})
     .map(([indicator, scopes]) => `<li><code>${escapeHtml(indicator)}</code>: ${scopes.map((s) => `<code>${escapeHtml(s)}</code>`).join(' ')}</li>`)
     .join('');
-  res.writeHead(200, PAGE_HEADERS).end(
+  res.writeHead(200, pageHeaders(params['redirect_uri'])).end(
     page(
       'Allow access?',
       `<p><code>${clientName}</code> will be sent back to <code>${escapeHtml(String(params['redirect_uri'] ?? ''))}</code> and asks for:</p>
