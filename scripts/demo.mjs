@@ -22,7 +22,8 @@ console.log('Portcullis demo: an MCP server on Express guarded by @portcullis/be
 console.log('authorization server (oidc-provider), and a headless client on @portcullis/mcp-oauth-client.');
 console.log('Tokens are never printed: only their claims and a short fingerprint (#…).\n');
 
-const server = spawn(process.execPath, [join(root, 'examples/express-mcp-server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+// The IPC channel lets the server notice if this process dies without stopping it (it exits on 'disconnect').
+const server = spawn(process.execPath, [join(root, 'examples/express-mcp-server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
 const exited = once(server, 'exit');
 createInterface({ input: server.stderr }).on('line', (line) => {
   if (!EXPECTED_NOISE.test(line)) console.error(`[server] ${line}`);
@@ -34,6 +35,12 @@ async function stopServer() {
   const timer = setTimeout(() => server.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stopServer().then(() => process.exit(130));
+  });
 }
 
 let status = 0;

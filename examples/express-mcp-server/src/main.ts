@@ -17,16 +17,18 @@ console.log(`Scopes:                       every request needs ${server.scopes.j
 console.log('Stop with Ctrl-C (SIGINT) or SIGTERM.');
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`Error while stopping: ${String(error)}`);
-        process.exit(1);
-      },
-    );
-  });
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  server.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`Error while stopping: ${String(error)}`);
+      process.exit(1);
+    },
+  );
 }
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+// Started by a parent with an IPC channel (as `pnpm demo` does): stop when the parent goes away, even if it was killed.
+if (process.send) process.on('disconnect', stop);
