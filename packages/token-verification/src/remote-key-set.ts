@@ -18,8 +18,19 @@ import {
 } from 'jose';
 import { unavailableStatus } from './bounded-fetch.js';
 import { VerifierUnavailableError } from './errors.js';
+import { jwkFingerprints } from './key-fingerprint.js';
 
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+/**
+ * Keys for verification: `resolve` is what `jose` calls; `has` answers whether a key (by the
+ * fingerprint from `keyFingerprint`) is in the key set as currently known, so a cached verification
+ * is not honoured once its key has left the JWKS.
+ */
+export interface KeySet {
+  readonly resolve: KeyResolver;
+  readonly has: (fingerprint: string) => boolean;
+}
 
 export interface RemoteKeySetOptions {
   readonly fetcher: (input: string, init?: RequestInit) => Promise<Response>;
@@ -29,7 +40,7 @@ export interface RemoteKeySetOptions {
   readonly now: () => number; // milliseconds, wall clock (jose's cache runs on Date.now)
 }
 
-export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolver {
+export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
   const cache: JWKSCacheInput = {};
   const remote = createRemoteJWKSet(url, {
     timeoutDuration: options.timeout,
@@ -70,7 +81,7 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolve
     }
   };
 
-  return async (header, token) => {
+  const resolve: KeyResolver = async (header, token) => {
     // Right after a failed refresh, answer from the known keys instead of waiting on the outage
     // again for every request; after the cooldown, try the endpoint again.
     if ('jwks' in cache && options.now() - failedAt < options.cooldown) {
@@ -84,6 +95,22 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolve
       return fromStale(header, token, error);
     }
   };
+
+  let fingerprinted: { jwks: unknown; fingerprints: ReadonlySet<string> } | undefined;
+  const has = (fingerprint: string): boolean => {
+    // Only cached verifications ask, and they never call `resolve`: without this nudge a key set
+    // serving nothing but cache hits would never be refreshed, and a removed key never noticed.
+    if (!remote.fresh && !remote.reloading && options.now() - failedAt >= options.cooldown) {
+      remote.reload().catch(() => {
+        failedAt = options.now(); // the known keys stay in use (stale-if-error); retried after the cooldown
+      });
+    }
+    const jwks = (cache as { jwks?: unknown }).jwks;
+    if (jwks === undefined) return false;
+    if (fingerprinted?.jwks !== jwks) fingerprinted = { jwks, fingerprints: jwkFingerprints(jwks as JSONWebKeySet) };
+    return fingerprinted.fingerprints.has(fingerprint);
+  };
+  return { resolve, has };
 }
 
 function isJwkSet(value: unknown): value is JSONWebKeySet {
