@@ -34,17 +34,15 @@ export const variants = {
   },
 
   /**
-   * @portcullis/bearer-auth with token-verification's JWT verifier behind its verified-token cache
-   * (cacheVerifiedTokens, defaults: 10,000 entries, 300 s), the configuration the README recommends.
+   * @portcullis/bearer-auth with token-verification's JWT verifier and its built-in verified-token
+   * cache (defaults: 10,000 entries, 300 s, tied to the JWKS), the configuration the README recommends.
    */
   async portcullis(config) {
     const { bearerAuth } = await import('@portcullis/bearer-auth').catch(notBuilt);
-    const { createJwtVerifier, cacheVerifiedTokens } = await import('@portcullis/token-verification').catch(notBuilt);
+    const { createJwtVerifier } = await import('@portcullis/token-verification').catch(notBuilt);
     if (typeof bearerAuth !== 'function') throw new SkipVariant('@portcullis/bearer-auth does not export bearerAuth');
-    if (typeof createJwtVerifier !== 'function' || typeof cacheVerifiedTokens !== 'function') {
-      throw new SkipVariant('@portcullis/token-verification does not export createJwtVerifier and cacheVerifiedTokens');
-    }
-    const verifier = cacheVerifiedTokens(createJwtVerifier({ issuer: config.issuer, audience: config.resource, jwksUri: `${config.issuer}/jwks` }));
+    if (typeof createJwtVerifier !== 'function') throw new SkipVariant('@portcullis/token-verification does not export createJwtVerifier');
+    const verifier = createJwtVerifier({ issuer: config.issuer, audience: config.resource, jwksUri: `${config.issuer}/jwks` });
     return { middleware: bearerAuth({ verifier, audience: config.resource, resourceMetadataUrl: resourceMetadataUrl(config) }) };
   },
 

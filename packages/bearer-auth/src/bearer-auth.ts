@@ -28,7 +28,7 @@ import {
   type OperationScopeResolver,
 } from './mcp-operations.js';
 import { readJsonBody } from './read-body.js';
-import { sendBearerError, sendJsonRpcError, type ChallengeSettings } from './respond.js';
+import { challengeSettings, sendBearerError, sendJsonRpcError, type ChallengeSettings } from './respond.js';
 import { uncoveredScopes, type ScopeHierarchy } from './scope-check.js';
 
 /** Options of {@link bearerAuth}. */
@@ -117,17 +117,31 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   const maxAuthorizationLength = positiveInteger(options.maxAuthorizationLength, 8192, 'maxAuthorizationLength');
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, 4 * 1024 * 1024, 'maxBodyBytes');
 
-  const settings: ChallengeSettings = Object.freeze({ resourceMetadata, realm: options.realm, challengeScopes });
+  const settings = challengeSettings(resourceMetadata, options.realm, challengeScopes);
 
-  async function authorize(req: IncomingMessage, token: string): Promise<{ auth: AuthInfo; required: readonly string[] }> {
-    const auth = await verifier(token);
-    if (audience !== undefined && auth.resource !== undefined && !sameResource(auth.resource, audience)) {
-      throw new InvalidTokenError('The access token was issued for another resource');
-    }
-    let required = requiredScopes;
-    if (resolveOperation) required = union(required, (await operationsOfRequest(req, maxBodyBytes)).flatMap(resolveOperation));
+  // Most tokens name the same resource: remember the last `resource` that matched the audience
+  // rather than parse two URLs per request.
+  let matchedResource: string | undefined;
+  const forThisResource = (auth: AuthInfo): boolean => {
+    if (audience === undefined || auth.resource === undefined) return true;
+    const href = auth.resource.href;
+    if (href === matchedResource) return true;
+    if (!sameResource(auth.resource, audience)) return false;
+    matchedResource = href;
+    return true;
+  };
+
+  const grant = (req: IncomingMessage, auth: AuthInfo, token: string, required: readonly string[], next: NextFunction): void => {
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+    states.set(req, { settings, hierarchy, token, required });
+    next();
+  };
+
+  /** With per-operation scopes: the body is read to find the MCP operations (async). */
+  async function withOperationScopes(req: IncomingMessage, auth: AuthInfo, resolve: OperationScopeResolver): Promise<readonly string[]> {
+    const required = union(requiredScopes, (await operationsOfRequest(req, maxBodyBytes)).flatMap(resolve));
     if (uncoveredScopes(auth.scopes, required, hierarchy).length > 0) throw new InsufficientScopeError(required);
-    return { auth, required };
+    return required;
   }
 
   return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
@@ -138,14 +152,19 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     } catch (error) {
       return fail(error, res, next, settings);
     }
-    authorize(req, token).then(
-      ({ auth, required }) => {
-        (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-        states.set(req, { settings, hierarchy, token, required });
-        next();
-      },
-      (error: unknown) => fail(error, res, next, settings, token),
-    );
+    const refuse = (error: unknown) => fail(error, res, next, settings, token);
+    verifier(token).then((auth) => {
+      if (!forThisResource(auth)) return refuse(new InvalidTokenError('The access token was issued for another resource'));
+      if (resolveOperation) {
+        withOperationScopes(req, auth, resolveOperation).then((required) => grant(req, auth, token, required, next), refuse);
+        return;
+      }
+      // The mount's scopes need no I/O: decided here, without another promise.
+      if (requiredScopes.length > 0 && uncoveredScopes(auth.scopes, requiredScopes, hierarchy).length > 0) {
+        return refuse(new InsufficientScopeError(requiredScopes));
+      }
+      grant(req, auth, token, requiredScopes, next);
+    }, refuse);
   };
 }
 

@@ -9,11 +9,23 @@ export interface ChallengeSettings {
   readonly realm: string | undefined;
   /** `scope` of the 401 challenge (S-06). */
   readonly challengeScopes: readonly string[];
+  /** The challenge without an error code (no credentials), the same on every such 401: written once. */
+  readonly bareChallenge: string;
+}
+
+/** The fixed parts of a mount's answers, from {@link formatBearerChallenge} at construction. */
+export function challengeSettings(resourceMetadata: string, realm: string | undefined, challengeScopes: readonly string[]): ChallengeSettings {
+  const bareChallenge = formatBearerChallenge({ resourceMetadata, realm, scope: challengeScopes });
+  return Object.freeze({ resourceMetadata, realm, challengeScopes, bareChallenge });
 }
 
 /** Adds names to `Access-Control-Expose-Headers` without dropping what `cors` put there. */
 function exposeHeaders(res: ServerResponse, names: readonly string[]): void {
   const current = res.getHeader('access-control-expose-headers');
+  if (current === undefined) {
+    res.setHeader('access-control-expose-headers', names.join(', ')); // the common case: no CORS middleware ran
+    return;
+  }
   const list = (Array.isArray(current) ? current.join(',') : current === undefined ? '' : String(current))
     .split(',')
     .map((s) => s.trim())
@@ -45,13 +57,15 @@ export function sendBearerError(res: ServerResponse, error: TokenVerificationErr
     error instanceof InsufficientScopeError ? error.requiredScopes : error.status === 401 ? settings.challengeScopes : undefined;
   res.setHeader(
     'www-authenticate',
-    formatBearerChallenge({
-      resourceMetadata: settings.resourceMetadata,
-      realm: settings.realm,
-      error: error.code,
-      errorDescription: error.code === undefined ? undefined : description,
-      scope,
-    }),
+    error.code === undefined && error.status === 401
+      ? settings.bareChallenge
+      : formatBearerChallenge({
+          resourceMetadata: settings.resourceMetadata,
+          realm: settings.realm,
+          error: error.code,
+          errorDescription: error.code === undefined ? undefined : description,
+          scope,
+        }),
   );
   exposeHeaders(res, ['WWW-Authenticate']);
   // No OAuth error code when there were no credentials (RFC 6750 §3.1), in the body as in the header.

@@ -5,6 +5,7 @@
 import type { AuthInfo, TokenVerifier } from './auth-info.js';
 import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError } from './errors.js';
+import type { createJwtVerifier } from './jwt-verifier.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
 import { abortable, SingleFlight } from './single-flight.js';
 
@@ -23,10 +24,13 @@ export interface VerifiedTokenCacheOptions {
  * token is never stored, S-22) and kept until the earlier of `expiresAt` (`exp`) and `maxTtl`.
  * Failures are never cached. Concurrent verifications of one token share one inner call.
  *
- * Trade-off: a cached JWT is not re-checked against a rotated-out key until it expires or
- * `maxTtl` passes — the same as a stateless JWT anyway.
+ * For any verifier (introspection, a custom one): it knows nothing of keys, so a cached result
+ * stands until it expires or `maxTtl` passes even if the key that signed a JWT leaves the JWKS.
+ * For JWTs use {@link createJwtVerifier}'s own cache (on by default) instead, which drops a
+ * cached token once its key is no longer in the JWKS; wrapping that verifier in this one would
+ * bring the trade-off back.
  *
- * @example const verify = cacheVerifiedTokens(createJwtVerifier({ ... }), { maxEntries: 5000 });
+ * @example const verify = cacheVerifiedTokens(myCustomVerifier, { maxEntries: 5000 });
  */
 export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTokenCacheOptions = {}): TokenVerifier {
   if (typeof verifier !== 'function') throw new ConfigurationError('ERR_INVALID_OPTION', '"verifier" must be a verifier function');

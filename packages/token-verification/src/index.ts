@@ -11,7 +11,7 @@ export {
 export type { BearerErrorCode, TokenVerificationErrorOptions } from './errors.js';
 export type { CurrentDate } from './configuration.js';
 export { ASYMMETRIC_ALGORITHMS, createJwtVerifier, HMAC_ALGORITHMS } from './jwt-verifier.js';
-export type { JwtAlgorithm, JwtKeySource, JwtVerifierBaseOptions, JwtVerifierOptions } from './jwt-verifier.js';
+export type { JwtAlgorithm, JwtCacheOptions, JwtKeySource, JwtVerifierBaseOptions, JwtVerifierOptions } from './jwt-verifier.js';
 export { assertScopes, DEFAULT_SCOPE_CLAIMS, missingScopes, readScopes, scopeSatisfies } from './scopes.js';
 export type { AssertScopesOptions, ScopeClaims, ScopeHierarchy } from './scopes.js';
 export { createIntrospectionVerifier } from './introspection-verifier.js';

@@ -188,17 +188,27 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
 }
 
 /**
- * A non-200 answer: 503 either way (a 401 here means *our* credentials are wrong, not the user's
- * token), with the AS's OAuth error code in the message so operators can fix it.
+ * A non-200 answer: 503 (a 401 here means *our* credentials are wrong, not the user's token), with
+ * the AS's OAuth error code in the message so operators can fix it — except a 400
+ * `unsupported_token_type`, which is about the token itself: RFC 7662 §2.2 wants `active: false`
+ * for a token the AS cannot use, and some (oidc-provider, for a JWT it issued for another
+ * resource) answer this error instead. That token is invalid here: 401, not "try later".
  */
-async function rejectedIntrospection(response: Response): Promise<VerifierUnavailableError> {
+async function rejectedIntrospection(response: Response): Promise<VerifierUnavailableError | InvalidTokenError> {
   const error = unavailableStatus(response, 'introspection endpoint');
+  let code: string | undefined;
   let detail = '';
   try {
     const body = (await response.json()) as { error?: unknown; error_description?: unknown };
-    if (typeof body.error === 'string') detail = ` (${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''})`;
+    if (typeof body.error === 'string') {
+      code = body.error;
+      detail = ` (${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''})`;
+    }
   } catch {
     detail = ''; // not an OAuth error body; the status says enough
+  }
+  if (response.status === 400 && code === 'unsupported_token_type') {
+    return new InvalidTokenError('The authorization server cannot introspect this token (unsupported_token_type)');
   }
   return detail ? new VerifierUnavailableError(error.message + detail, { retryAfter: error.retryAfter }) : error;
 }

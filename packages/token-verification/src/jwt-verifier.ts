@@ -1,8 +1,8 @@
 /**
  * JWT access-token verification (RFC 9068, RFC 7519, RFC 8725) on `jose`.
  */
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyOptions } from 'jose';
-import type { TokenVerifier } from './auth-info.js';
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import type { AuthInfo, TokenVerifier } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
 import { authInfoFromClaims, matchAudience } from './claims.js';
@@ -16,7 +16,11 @@ import {
   type CurrentDate,
 } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
-import { remoteKeySet, type KeyResolver } from './remote-key-set.js';
+import { fastJwtVerifier } from './fast-jwt-verify.js';
+import { keyFingerprint } from './key-fingerprint.js';
+import { ExpiringLru, tokenHash } from './lru-cache.js';
+import { remoteKeySet, type KeyResolver, type KeySet } from './remote-key-set.js';
+import { abortable, SingleFlight } from './single-flight.js';
 import { scopeReader, type ScopeClaims } from './scopes.js';
 
 /** Asymmetric JWS algorithms accepted by default (RFC 7518 §3, RFC 8037). */
@@ -74,6 +78,26 @@ export interface JwtVerifierBaseOptions {
   readonly allowInsecureHttp?: boolean;
   /** The current time for the claim checks (tests). Default: the wall clock. */
   readonly currentDate?: CurrentDate;
+  /**
+   * The verified-token cache: a token seen again within its life skips the signature check.
+   * `maxEntries` (default 10000, least recently used go first) and `maxTtl` (seconds a result is
+   * reused however long the token lives, default 300); `false` turns it off. Default: on.
+   *
+   * Unlike {@link cacheVerifiedTokens} around a verifier, this cache knows which key verified each
+   * token: a cached result is honoured only while that key (its `kid` and public key) is in the
+   * JWKS as last fetched, so a key's removal from the JWKS ends its cached tokens at the next
+   * refresh (`cacheMaxAge`, or sooner when a token names an unknown `kid`). Failures are never
+   * cached; the raw token is never stored (keys are SHA-256 hashes, S-22).
+   */
+  readonly cache?: JwtCacheOptions | false;
+}
+
+/** Bounds of the verified-token cache of {@link createJwtVerifier}. */
+export interface JwtCacheOptions {
+  /** Most results kept (least recently used go first). Default 10000. */
+  readonly maxEntries?: number;
+  /** Longest a result is reused, in seconds, however long the token lives. Default 300. */
+  readonly maxTtl?: number;
 }
 
 /**
@@ -104,6 +128,11 @@ export type JwtVerifierOptions = JwtVerifierBaseOptions & JwtKeySource;
  * metadata or JWKS cannot be fetched and the key is not already known. Keys fetched once keep
  * verifying through a JWKS outage.
  *
+ * Performance: successful results are cached (see `cache`) and tied to the key that verified them;
+ * concurrent verifications of one token share one check. Well-formed tokens signed with an
+ * asymmetric key from the JWKS are checked with `node:crypto` on the key `jose` imported (the
+ * same checks, see `fast-jwt-verify.ts`); everything else goes through `jose.jwtVerify`.
+ *
  * @example
  * const verify = createJwtVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp' });
  * const info = await verify(token); // AuthInfo
@@ -130,8 +159,19 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     throw new ConfigurationError('ERR_CONFLICTING_OPTIONS', `Give only one of "jwksUri", "jwks" or "secret", not ${sources.map((s) => `"${s}"`).join(' and ')}`);
   }
   const algorithms = checkAlgorithms(options.algorithms, options.secret !== undefined);
+  const cacheOptions = options.cache === undefined ? {} : options.cache;
+  if (cacheOptions !== false && (typeof cacheOptions !== 'object' || cacheOptions === null)) {
+    throw new ConfigurationError('ERR_INVALID_OPTION', '"cache" must be { maxEntries?, maxTtl? } or false');
+  }
+  const cache =
+    cacheOptions === false
+      ? undefined
+      : new ExpiringLru<CachedVerification>(positiveNumber(cacheOptions.maxEntries, 'cache.maxEntries', 10_000, { integer: true }));
+  const maxTtl = cacheOptions === false ? 0 : positiveNumber(cacheOptions.maxTtl, 'cache.maxTtl', 300);
 
   let key: KeyResolver | Uint8Array;
+  // Whether a key (by fingerprint) is still in the key set; absent for a static set or a secret.
+  let keyStillKnown: KeySet['has'] | undefined;
   if (options.secret !== undefined) {
     key = secretBytes(options.secret);
   } else if (options.jwks !== undefined) {
@@ -142,12 +182,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     }
   } else {
     const keySetOptions = { fetcher, timeout, cooldown, cacheMaxAge, now: () => Date.now() };
-    if (options.jwksUri !== undefined) {
-      key = remoteKeySet(endpointUrl(options.jwksUri, 'jwksUri', allowInsecureHttp), keySetOptions);
-    } else {
-      endpointUrl(issuer, 'issuer', allowInsecureHttp); // discovery will fetch from it
-      key = discoveredKeySet(issuer, metadataFetcher, allowInsecureHttp, (url) => remoteKeySet(url, keySetOptions));
-    }
+    const keySet =
+      options.jwksUri !== undefined
+        ? remoteKeySet(endpointUrl(options.jwksUri, 'jwksUri', allowInsecureHttp), keySetOptions)
+        : (endpointUrl(issuer, 'issuer', allowInsecureHttp), // discovery will fetch from it
+          discoveredKeySet(issuer, metadataFetcher, allowInsecureHttp, (url) => remoteKeySet(url, keySetOptions)));
+    key = keySet.resolve;
+    keyStillKnown = keySet.has;
   }
 
   const strict = options.requireRfc9068 === true;
@@ -160,15 +201,41 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     ...(strict ? { typ: 'at+jwt' } : {}),
   };
 
-  return async (token) => {
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
-    let payload: Record<string, unknown>;
+  const fast =
+    typeof key === 'function'
+      ? fastJwtVerifier(key, new Set(algorithms), {
+          issuer,
+          audiences,
+          clockTolerance,
+          requiredClaims: verifyOptions.requiredClaims!,
+          typ: verifyOptions.typ,
+          currentDate,
+        })
+      : undefined;
+
+  /** Signature and claims: the node:crypto fast path when it is sure, else jose. */
+  const verifyToken = async (token: string): Promise<{ payload: JWTPayload; fingerprint: string | undefined }> => {
     try {
       const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
-      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
+      if (typeof key !== 'function') return { payload: (await jwtVerify(token, key, options)).payload, fingerprint: undefined };
+      const fastResult = await fast!(token);
+      if (fastResult.verified) {
+        return { payload: fastResult.payload, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
+      }
+      if (fastResult.key !== undefined) {
+        // The key the resolver gave for this very header: what jose would get from it again.
+        const { payload, protectedHeader } = await jwtVerify(token, fastResult.key, options);
+        return { payload, fingerprint: keyStillKnown && keyFingerprint(protectedHeader.kid, fastResult.key) };
+      }
+      const result = await jwtVerify(token, key, options);
+      return { payload: result.payload, fingerprint: keyStillKnown && keyFingerprint(result.protectedHeader.kid, result.key) };
     } catch (error) {
       throw joseFailure(error);
     }
+  };
+
+  const verifyFresh = async (token: string): Promise<CachedVerification> => {
+    const { payload, fingerprint } = await verifyToken(token);
     // jose only checks that the time claims are numbers; `1e400` in the JSON parses to Infinity, an
     // `exp` that never expires. RFC 7519 §2 NumericDate is finite: anything else is malformed.
     for (const claim of ['exp', 'nbf', 'iat'] as const) {
@@ -180,8 +247,53 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     if (typeof payload['iat'] === 'number' && payload['iat'] > now() + clockTolerance) {
       throw new InvalidTokenError('The access token was issued in the future ("iat")');
     }
-    return authInfoFromClaims(token, payload, matchAudience(payload['aud'], audiences)!, readScopes);
+    const { token: _token, ...info } = authInfoFromClaims(token, payload, matchAudience(payload['aud'], audiences)!, readScopes);
+    return { info, fingerprint };
   };
+
+  const flight = new SingleFlight<CachedVerification>();
+
+  return async (token, context) => {
+    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+    // The cheap refusal of what cannot be a JWS at all (jose's own first check, without its
+    // exception and our wrapping of it).
+    if (!isCompactShape(token)) throw new InvalidTokenError('The access token is malformed: Invalid Compact JWS');
+    if (cache === undefined) return { ...(await verifyFresh(token)).info, token };
+
+    const hash = tokenHash(token);
+    const hit = cache.get(hash, now());
+    // A cached result stands only while the key that verified it is still in the key set.
+    if (hit !== undefined) {
+      // Synchronous while the key set is fresh: the hot path takes no extra promise.
+      const known = hit.fingerprint === undefined || keyStillKnown === undefined ? true : keyStillKnown(hit.fingerprint);
+      if (known === true || (known !== false && (await known))) return { ...hit.info, token };
+    }
+    const verified = await abortable(
+      // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
+      flight.run(hash, async () => {
+        const result = await verifyFresh(token);
+        const expiresAt = Math.min(result.info.expiresAt ?? Infinity, now() + maxTtl);
+        if (expiresAt > now()) cache.set(hash, result, expiresAt);
+        return result;
+      }),
+      context?.signal,
+    );
+    return { ...verified.info, token };
+  };
+}
+
+/** One verified token as cached: its AuthInfo without the token, and the key that verified it. */
+interface CachedVerification {
+  readonly info: Omit<AuthInfo, 'token'>;
+  readonly fingerprint: string | undefined;
+}
+
+/** Exactly three dot-separated parts: the least a compact JWS is (RFC 7515 §7.1). */
+function isCompactShape(token: string): boolean {
+  const first = token.indexOf('.');
+  if (first === -1) return false;
+  const second = token.indexOf('.', first + 1);
+  return second !== -1 && token.indexOf('.', second + 1) === -1;
 }
 
 function checkAlgorithms(option: readonly string[] | undefined, hasSecret: boolean): string[] {
@@ -218,25 +330,29 @@ function discoveredKeySet(
   issuer: string,
   fetcher: (input: string, init?: RequestInit) => Promise<Response>,
   allowInsecureHttp: boolean,
-  create: (url: URL) => KeyResolver,
-): KeyResolver {
-  let pending: Promise<KeyResolver> | undefined;
+  create: (url: URL) => KeySet,
+): KeySet {
+  let pending: Promise<KeySet> | undefined;
+  let created: KeySet | undefined;
   const resolver = async () => {
     const metadata = await discoverMetadata(issuer, fetcher);
     const jwksUri = metadataEndpoint(metadata, 'jwks_uri', issuer);
     try {
-      return create(endpointUrl(jwksUri, 'jwks_uri', allowInsecureHttp));
+      return (created = create(endpointUrl(jwksUri, 'jwks_uri', allowInsecureHttp)));
     } catch (cause) {
       throw new VerifierUnavailableError(`The metadata of ${issuer} names an unacceptable jwks_uri`, { cause });
     }
   };
-  return async (header, token) => {
-    // Discovered once per verifier; a failed discovery is retried by the next verification.
-    pending ??= resolver().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
-    return (await pending)(header, token);
+  return {
+    resolve: async (header, token) => {
+      // Discovered once per verifier; a failed discovery is retried by the next verification.
+      pending ??= resolver().catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+      return (await pending).resolve(header, token);
+    },
+    has: (fingerprint) => created?.has(fingerprint) ?? false,
   };
 }
 

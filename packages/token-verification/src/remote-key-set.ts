@@ -18,8 +18,19 @@ import {
 } from 'jose';
 import { unavailableStatus } from './bounded-fetch.js';
 import { VerifierUnavailableError } from './errors.js';
+import { jwkFingerprints } from './key-fingerprint.js';
 
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+/**
+ * Keys for verification: `resolve` is what `jose` calls; `has` answers whether a key (by the
+ * fingerprint from `keyFingerprint`) is in the key set as currently known, so a cached verification
+ * is not honoured once its key has left the JWKS.
+ */
+export interface KeySet {
+  readonly resolve: KeyResolver;
+  readonly has: (fingerprint: string) => boolean | Promise<boolean>;
+}
 
 export interface RemoteKeySetOptions {
   readonly fetcher: (input: string, init?: RequestInit) => Promise<Response>;
@@ -29,7 +40,7 @@ export interface RemoteKeySetOptions {
   readonly now: () => number; // milliseconds, wall clock (jose's cache runs on Date.now)
 }
 
-export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolver {
+export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
   const cache: JWKSCacheInput = {};
   const remote = createRemoteJWKSet(url, {
     timeoutDuration: options.timeout,
@@ -70,7 +81,7 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolve
     }
   };
 
-  return async (header, token) => {
+  const resolve: KeyResolver = async (header, token) => {
     // Right after a failed refresh, answer from the known keys instead of waiting on the outage
     // again for every request; after the cooldown, try the endpoint again.
     if ('jwks' in cache && options.now() - failedAt < options.cooldown) {
@@ -84,6 +95,30 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeyResolve
       return fromStale(header, token, error);
     }
   };
+
+  let fingerprinted: { jwks: unknown; fingerprints: ReadonlySet<string> } | undefined;
+  const known = (fingerprint: string): boolean => {
+    const jwks = (cache as { jwks?: unknown }).jwks;
+    if (jwks === undefined) return false;
+    if (fingerprinted?.jwks !== jwks) fingerprinted = { jwks, fingerprints: jwkFingerprints(jwks as JSONWebKeySet) };
+    return fingerprinted.fingerprints.has(fingerprint);
+  };
+  const has = (fingerprint: string): boolean | Promise<boolean> => {
+    // Cached verifications never call `resolve`, so they re-read a stale key set here, and wait for
+    // it as jose does before verifying: a key removed from the JWKS ends its cached tokens as soon as
+    // the verifier could know. A failed re-read keeps the known keys (stale-if-error) for the cooldown.
+    if (!remote.fresh && options.now() - failedAt >= options.cooldown) {
+      return remote.reload().then(
+        () => known(fingerprint),
+        () => {
+          failedAt = options.now();
+          return known(fingerprint);
+        },
+      );
+    }
+    return known(fingerprint);
+  };
+  return { resolve, has };
 }
 
 function isJwkSet(value: unknown): value is JSONWebKeySet {

@@ -15,8 +15,12 @@ describe('cacheVerifiedTokens', () => {
   });
   afterAll(() => jwks.close());
 
-  /** A real JWT verifier that never caches keys (cacheMaxAge 0, cooldown 0): every verification fetches the JWKS, so jwks.requests counts real verifications. */
-  const counted = (): TokenVerifier => createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0 });
+  /**
+   * A real JWT verifier that caches neither keys (cacheMaxAge 0, cooldown 0) nor results (its own
+   * cache off): every verification fetches the JWKS once, so jwks.requests counts real verifications.
+   */
+  const counted = (): TokenVerifier =>
+    createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0, cache: false });
 
   it('reuses a verified result until exp, then verifies again (and rejects the expired token)', async () => {
     const exp = Math.floor(Date.now() / 1000) + 120;

@@ -151,6 +151,16 @@ describe('createIntrospectionVerifier against a real authorization server (oidc-
     expect(error.message).toMatch(/iss/);
   });
 
+  it('RFC 7662 §2.2: a JWT sent to an opaque-token resource (the AS answers 400 unsupported_token_type) is invalid_token (401), not 503, and not cached', async () => {
+    const issued = await clientCredentialsToken(as, { resource: JWT_RESOURCE, scope: 'mcp:tools' });
+    const verify = verifier();
+    const before = introspections();
+    const error = await rejection(verify(issued.access_token), InvalidTokenError, { status: 401, code: 'invalid_token' });
+    expect(error.message).toMatch(/unsupported_token_type/);
+    await rejection(verify(issued.access_token), InvalidTokenError, { status: 401 });
+    expect(introspections()).toBe(before + 2);
+  });
+
   it('wrong client credentials are a 503 (our misconfiguration), never a 401 for the user', async () => {
     const issued = await clientCredentialsToken(as, { resource: OPAQUE_RESOURCE, scope: 'mcp:tools' });
     const verify = verifier({ client: { ...basic, clientSecret: 'wrong-secret' } });

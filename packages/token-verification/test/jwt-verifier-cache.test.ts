@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import { createTestKey, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
+import { ConfigurationError, createJwtVerifier, InvalidTokenError } from '../src/index.js';
+import { rejection } from './support.js';
+
+const ISSUER = 'https://as.portcullis.test';
+const RESOURCE = 'https://mcp.portcullis.test/mcp';
+
+describe('createJwtVerifier: the verified-token cache', () => {
+  it('reuses a verified result (same AuthInfo, no further JWKS work) until exp, then verifies again', async () => {
+    const key = await createTestKey('ES256');
+    const jwks = await startJwksServer([key.publicJwk]);
+    try {
+      let clock = Date.now();
+      const exp = Math.floor(clock / 1000) + 120;
+      const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, client_id: 'c', scope: 'a b', exp });
+      // cacheMaxAge 0 and cooldown 0: any verification that reaches the key set fetches the JWKS.
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0, currentDate: () => new Date(clock) });
+      const first = await verify(token);
+      const fetched = jwks.requests;
+      const second = await verify(token);
+      expect(second).toEqual(first);
+      expect(second).toMatchObject({ token, clientId: 'c', scopes: ['a', 'b'], expiresAt: exp, resource: new URL(RESOURCE) });
+      // The hit itself did not verify; it only nudged a refresh of the stale key set (cacheMaxAge 0).
+      expect(jwks.requests).toBeLessThanOrEqual(fetched + 1);
+      clock = (exp + 10) * 1000;
+      await rejection(verify(token), InvalidTokenError, { status: 401 });
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('a cached token is refused (401) once its key has been rotated out of the JWKS and the JWKS refreshed', async () => {
+    const old = await createTestKey('ES256');
+    const next = await createTestKey('ES256');
+    const jwks = await startJwksServer([old.publicJwk]);
+    try {
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cooldown: 0 });
+      const oldToken = await mintAccessToken(old, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
+      await verify(oldToken);
+      await verify(oldToken); // now a cache hit
+
+      jwks.keys = [next.publicJwk];
+      // A token signed by the new key names an unknown kid: the JWKS is fetched again.
+      const before = jwks.requests;
+      await verify(await mintAccessToken(next, { iss: ISSUER, aud: RESOURCE, sub: 'u' }));
+      expect(jwks.requests).toBeGreaterThan(before);
+
+      const error = await rejection(verify(oldToken), InvalidTokenError, { status: 401, code: 'invalid_token' });
+      expect(error.message).toMatch(/No known key/);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('keeps a cached token while its key stays in the refreshed JWKS (the same key re-served, another key added)', async () => {
+    const key = await createTestKey('RS256');
+    const added = await createTestKey('ES256');
+    const jwks = await startJwksServer([key.publicJwk]);
+    try {
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cooldown: 0 });
+      const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
+      await verify(token);
+      jwks.keys = [added.publicJwk, { ...key.publicJwk }];
+      await verify(await mintAccessToken(added, { iss: ISSUER, aud: RESOURCE, sub: 'u' })); // unknown kid → refresh
+      const requests = jwks.requests;
+      await expect(verify(token)).resolves.toMatchObject({ subject: 'u' });
+      expect(jwks.requests).toBe(requests); // served from the cache: no new verification, no refetch
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('with cache: false every call verifies; failures are never cached; bad cache options fail at construction', async () => {
+    const key = await createTestKey('ES256');
+    const jwks = await startJwksServer([key.publicJwk]);
+    try {
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0, cache: false });
+      const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE });
+      await verify(token);
+      await verify(token);
+      expect(jwks.requests).toBe(2);
+      const cached = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0 });
+      const wrong = await mintAccessToken(key, { iss: ISSUER, aud: 'https://other.test' });
+      await rejection(cached(wrong), InvalidTokenError, { status: 401 });
+      const afterFirst = jwks.requests;
+      await rejection(cached(wrong), InvalidTokenError, { status: 401 });
+      expect(jwks.requests).toBe(afterFirst + 1);
+    } finally {
+      await jwks.close();
+    }
+    const base = { issuer: ISSUER, audience: RESOURCE, jwks: { keys: [] } };
+    expect(() => createJwtVerifier({ ...base, cache: { maxEntries: 0 } })).toThrow(ConfigurationError);
+    expect(() => createJwtVerifier({ ...base, cache: { maxTtl: -1 } })).toThrow(/cache\.maxTtl/);
+    expect(() => createJwtVerifier({ ...base, cache: 'yes' as never })).toThrow(/"cache"/);
+  });
+
+  it('refuses what is not three dot-separated parts before any key work', async () => {
+    const jwks = await startJwksServer([]);
+    try {
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url });
+      for (const token of ['not-a-jwt', 'a.b', 'a.b.c.d', 'a.b.c.']) {
+        const error = await rejection(verify(token), InvalidTokenError, { status: 401, code: 'invalid_token' });
+        expect(error.message).toBe('The access token is malformed: Invalid Compact JWS');
+      }
+      expect(jwks.requests).toBe(0);
+    } finally {
+      await jwks.close();
+    }
+  });
+});
