@@ -21,7 +21,8 @@
  * - `refresh_failed`: a refresh was refused; stored tokens were removed if still the failed ones.
  * - `authorization_required`: user interaction is needed but no authorization handler is configured.
  * - `step_up_limit`: the retry cap for a resource and operation was reached (C-24).
- * - `retry_limit`: the server kept answering 401 after fresh tokens.
+ * - `retry_limit`: the server kept answering 401 after fresh tokens, or an {@link AuthStrategy} used up its retries for a request.
+ * - `static_token_rejected`: the server answered 401 or 403 to a {@link staticToken}; it is never renewed or retried.
  * - `callback_timeout`: the loopback redirect server received no callback in time.
  * - `lock_timeout`: the refresh lock could not be acquired in time.
  * - `storage_failed`: the token store could not read, decrypt or write.
@@ -49,6 +50,7 @@ export type McpOAuthErrorCode =
   | 'authorization_required'
   | 'step_up_limit'
   | 'retry_limit'
+  | 'static_token_rejected'
   | 'callback_timeout'
   | 'lock_timeout'
   | 'storage_failed'

@@ -59,6 +59,12 @@ export type { Refresher, TokenLifecycle, TokenLifecycleOptions } from './token-l
 export { createOAuthClient } from './oauth-client.js';
 export type { AssertionContext, AuthorizationHandler, GrantOptions, McpOAuthClient, OAuthClientOptions, ServerContext } from './oauth-client.js';
 export { withOAuth } from './with-oauth.js';
+export { isAuthStrategy } from './auth-strategy.js';
+export type { AuthStrategy, StrategyChallenge, StrategyDecision, StrategyRequest } from './auth-strategy.js';
+export { staticToken } from './static-token.js';
+export type { StaticTokenOptions } from './static-token.js';
+export { clientCredentialsStrategy, oauthStrategy } from './oauth-strategy.js';
+export type { ClientCredentialsStrategyOptions, OAuthStrategy, OAuthStrategyState } from './oauth-strategy.js';
 export type { WithOAuthOptions } from './with-oauth.js';
 export { createHeadlessAuthorizationHandler } from './headless-authorization.js';
 export type { HeadlessAuthorizationOptions } from './headless-authorization.js';

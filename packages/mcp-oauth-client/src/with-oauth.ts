@@ -1,6 +1,8 @@
+import { isAuthStrategy, type AuthStrategy, type StrategyRequest } from './auth-strategy.js';
 import { canonicalServerUrl } from './discovery.js';
 import { McpOAuthError } from './errors.js';
-import { createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
+import type { McpOAuthClient, OAuthClientOptions } from './oauth-client.js';
+import { oauthStrategy } from './oauth-strategy.js';
 import type { FetchLike } from './safe-fetch.js';
 import { readResourceChallenge, type ResourceChallenge } from './www-authenticate.js';
 
@@ -38,20 +40,27 @@ function challengeOf(response: Response): ResourceChallenge | undefined {
 }
 
 /**
- * Wraps a `fetch` so every request to an MCP server carries its access token (C-35, never in the
- * URL: C-36), and a 401 or a 403 `insufficient_scope` is answered by refreshing, re-authorizing or
- * stepping up (C-22, C-23) before the request is sent again — a bounded number of times (C-24).
- * Pass either an existing {@link McpOAuthClient} (shared state) or the options to create one.
+ * Wraps a `fetch` so every request to an MCP server is authenticated by a strategy (C-35, never in
+ * the URL: C-36), and a 401 or 403 is handed to the strategy, which answers by retrying with new
+ * state (refresh, re-authorization, step-up: C-22, C-23) or by failing — a bounded number of times
+ * per request (C-24; {@link AuthStrategy.maxRetries}, default 2), then `McpOAuthError` `retry_limit`.
+ *
+ * Pass an {@link AuthStrategy} ({@link staticToken}, {@link clientCredentialsStrategy}, your own),
+ * an existing {@link McpOAuthClient} (shared state) or the options to create one: the last two use
+ * the full OAuth flow, {@link oauthStrategy}.
  *
  * @example
  * const authedFetch = withOAuth(fetch, { redirectUri, authorizationHandler: createLoopbackAuthorizationHandler() });
  * new StreamableHTTPClientTransport(new URL('https://mcp.example.com/mcp'), { fetch: authedFetch });
+ * @example
+ * const authedFetch = withOAuth(fetch, staticToken(process.env.MCP_TOKEN!));
  */
-export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OAuthClientOptions, extra: WithOAuthOptions = {}): FetchLike {
-  const client = 'handleChallenge' in clientOrOptions ? clientOrOptions : createOAuthClient(clientOrOptions);
-  const maxStepUps = client.options.maxStepUps ?? 2;
-  const maxRetries = client.options.maxUnauthorizedRetries ?? 2;
-  const stepUps = new Map<string, number>();
+export function withOAuth<State>(fetch: FetchLike, strategy: AuthStrategy<State>, extra?: WithOAuthOptions): FetchLike;
+export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OAuthClientOptions, extra?: WithOAuthOptions): FetchLike;
+export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpOAuthClient | OAuthClientOptions, extra: WithOAuthOptions = {}): FetchLike {
+  const strategy = isAuthStrategy(source) ? source : (oauthStrategy(source as McpOAuthClient | OAuthClientOptions) as unknown as AuthStrategy<unknown>);
+  const maxRetries = strategy.maxRetries ?? 2;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new McpOAuthError('invalid_options', 'AuthStrategy.maxRetries must be a non-negative integer');
 
   return async (input, init = {}) => {
     const url = new URL(input instanceof URL ? input.href : typeof input === 'string' ? input : (input as Request).url);
@@ -61,48 +70,29 @@ export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OA
     const method = (init.method ?? 'GET').toUpperCase();
     const serverUrl = canonicalServerUrl(url);
     const operation = `${serverUrl} ${extra.operationOf ? extra.operationOf(url, init) : defaultOperation(url, init, typeof body === 'string' ? body : undefined)}`;
-    let tokens = await client.tokens(serverUrl);
-    let unauthorized = 0;
-    for (;;) {
+    const request: StrategyRequest = { url, method, serverUrl, operation };
+    let state = strategy.start ? await strategy.start(request) : undefined;
+    for (let retries = 0; ; retries++) {
       const headers = new Headers(init.headers);
-      if (tokens) {
-        const ctx = await client.context(serverUrl);
-        for (const [name, value] of Object.entries(await client.authorizationHeaders(ctx, tokens, { method, url }))) headers.set(name, value);
-      }
+      for (const [name, value] of Object.entries(await strategy.headers(request, state))) headers.set(name, value);
       const response = await fetch(url, { ...init, method, headers, ...(body !== undefined && { body }) });
-      client.rememberDpopNonce(url, response.headers.get('dpop-nonce'));
-      const challenge = response.status === 401 || response.status === 403 ? challengeOf(response) : undefined;
-      if (response.status === 401) {
-        if (tokens && challenge?.error === 'use_dpop_nonce' && unauthorized < maxRetries) {
-          unauthorized++;
-          await response.body?.cancel();
-          continue;
-        }
-        if (unauthorized >= maxRetries) {
-          await response.body?.cancel();
-          throw new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxRetries} new tokens`, { status: 401 });
-        }
-        unauthorized++;
+      await strategy.onResponse?.(response, request, state);
+      if (response.status !== 401 && response.status !== 403) return response;
+      if (retries >= maxRetries) {
         await response.body?.cancel();
-        tokens = await client.handleChallenge(serverUrl, challenge, tokens?.accessToken);
-        continue;
+        throw new McpOAuthError('retry_limit', `${serverUrl} still answers ${response.status} after ${retries} retries`, { status: response.status });
       }
-      if (response.status === 403 && challenge?.error === 'insufficient_scope') {
-        const attempts = stepUps.get(operation) ?? 0;
+      let decision;
+      try {
+        decision = await strategy.onChallenge({ request, status: response.status, challenge: challengeOf(response), headers: response.headers, retries }, state);
+      } catch (error) {
         await response.body?.cancel();
-        // Re-authorizing for scopes the token already holds cannot help: stop instead of looping (C-24, C-52).
-        const held = new Set((tokens?.scope ?? '').split(' ').filter(Boolean));
-        const futile = tokens !== undefined && challenge.scopes !== undefined && challenge.scopes.length > 0 && challenge.scopes.every((s) => held.has(s));
-        if (attempts >= maxStepUps || futile) {
-          stepUps.delete(operation);
-          throw new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts`, { status: 403 });
-        }
-        stepUps.set(operation, attempts + 1);
-        tokens = await client.handleChallenge(serverUrl, challenge, tokens?.accessToken);
-        continue;
+        throw error;
       }
-      if (response.ok) stepUps.delete(operation);
-      return response;
+      if (decision.action === 'fail' && decision.error === undefined) return response;
+      await response.body?.cancel();
+      if (decision.action === 'fail') throw decision.error;
+      state = decision.state;
     }
   };
 }

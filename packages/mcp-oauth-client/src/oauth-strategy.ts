@@ -1,0 +1,94 @@
+import type { AuthStrategy } from './auth-strategy.js';
+import { McpOAuthError } from './errors.js';
+import { createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
+import type { PreRegisteredClient } from './registration.js';
+import type { StoredTokens } from './token-store.js';
+
+/** Per-request state of {@link oauthStrategy}. */
+export interface OAuthStrategyState {
+  /** The tokens the request is sent with; undefined before the first authorization. */
+  readonly tokens: StoredTokens | undefined;
+  /** 401s answered so far for this request. */
+  readonly unauthorized: number;
+}
+
+/** An {@link AuthStrategy} backed by an {@link McpOAuthClient}, which it exposes for the programmatic calls. */
+export interface OAuthStrategy extends AuthStrategy<OAuthStrategyState> {
+  readonly client: McpOAuthClient;
+}
+
+/**
+ * The full MCP OAuth flow as an {@link AuthStrategy}: discovery on the first 401 (C-01…C-08),
+ * refresh or a new grant on a 401 (C-22), step-up on a 403 `insufficient_scope` capped per operation
+ * (`maxStepUps`, C-24), DPoP proofs and nonces (RFC 9449). `withOAuth(fetch, options)` is
+ * `withOAuth(fetch, oauthStrategy(options))`. Wrap it to add behaviour, e.g. a header or logging.
+ *
+ * @example
+ * const oauth = oauthStrategy({ redirectUri, authorizationHandler: createLoopbackAuthorizationHandler() });
+ * const authedFetch = withOAuth(fetch, { ...oauth, headers: async (r, s) => ({ ...(await oauth.headers(r, s)), 'x-tenant': 'acme' }) });
+ */
+export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptions): OAuthStrategy {
+  const client = 'handleChallenge' in clientOrOptions ? clientOrOptions : createOAuthClient(clientOrOptions);
+  const maxStepUps = client.options.maxStepUps ?? 2;
+  const maxUnauthorized = client.options.maxUnauthorizedRetries ?? 2;
+  // Step-ups are capped per operation across requests (C-24), so the count outlives one request.
+  const stepUps = new Map<string, number>();
+
+  return {
+    client,
+    // This strategy applies its own, finer caps below; the wrapper's bound only has to let them act.
+    maxRetries: maxUnauthorized + maxStepUps,
+    start: async (request) => ({ tokens: await client.tokens(request.serverUrl), unauthorized: 0 }),
+    async headers(request, state) {
+      if (!state.tokens) return {};
+      const ctx = await client.context(request.serverUrl);
+      return client.authorizationHeaders(ctx, state.tokens, { method: request.method, url: request.url });
+    },
+    onResponse(response, request) {
+      client.rememberDpopNonce(request.url, response.headers.get('dpop-nonce'));
+      if (response.ok) stepUps.delete(request.operation);
+    },
+    async onChallenge({ status, challenge, request }, state) {
+      const { serverUrl, operation } = request;
+      if (status === 401) {
+        if (state.tokens && challenge?.error === 'use_dpop_nonce' && state.unauthorized < maxUnauthorized) {
+          return { action: 'retry', state: { ...state, unauthorized: state.unauthorized + 1 } };
+        }
+        if (state.unauthorized >= maxUnauthorized) {
+          return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens`, { status: 401 }) };
+        }
+        const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
+        return { action: 'retry', state: { tokens, unauthorized: state.unauthorized + 1 } };
+      }
+      if (challenge?.error !== 'insufficient_scope') return { action: 'fail' };
+      const attempts = stepUps.get(operation) ?? 0;
+      // Re-authorizing for scopes the token already holds cannot help: stop instead of looping (C-24, C-52).
+      const held = new Set((state.tokens?.scope ?? '').split(' ').filter(Boolean));
+      const futile = state.tokens !== undefined && challenge.scopes !== undefined && challenge.scopes.length > 0 && challenge.scopes.every((s) => held.has(s));
+      if (attempts >= maxStepUps || futile) {
+        stepUps.delete(operation);
+        return { action: 'fail', error: new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts`, { status: 403 }) };
+      }
+      stepUps.set(operation, attempts + 1);
+      const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
+      return { action: 'retry', state: { ...state, tokens } };
+    },
+  };
+}
+
+/** Options of {@link clientCredentialsStrategy}: those of {@link createOAuthClient} without `grant`, with the credentials required. */
+export type ClientCredentialsStrategyOptions = Omit<OAuthClientOptions, 'grant' | 'preRegistered'> & {
+  /** The pre-registered credentials (X-01, X-02: no dynamic registration for this grant). */
+  readonly preRegistered: readonly [PreRegisteredClient, ...PreRegisteredClient[]];
+};
+
+/**
+ * The client-credentials grant (X-01) as an {@link AuthStrategy}: machine-to-machine, with discovery,
+ * token caching and a new token on a 401. Same as `oauthStrategy({ ...options, grant: { type: 'client_credentials' } })`.
+ *
+ * @example
+ * const authedFetch = withOAuth(fetch, clientCredentialsStrategy({ preRegistered: [{ clientId, clientSecret, issuer }] }));
+ */
+export function clientCredentialsStrategy(options: ClientCredentialsStrategyOptions): OAuthStrategy {
+  return oauthStrategy(createOAuthClient({ ...options, grant: { type: 'client_credentials' } }));
+}

@@ -1,0 +1,158 @@
+import { importJWK, type CryptoKey, type JWK } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { ConfigurationError } from '@portcullis/token-verification';
+import { UpstreamTokenError } from './errors.js';
+
+/**
+ * How this server authenticates to the token endpoint with its own credentials (OAuth 2.1 §2.4).
+ * Never the caller's token: these identify the MCP server itself.
+ */
+export type ClientAuthentication =
+  | { readonly method: 'client_secret_basic'; readonly clientId: string; readonly clientSecret: string }
+  | { readonly method: 'client_secret_post'; readonly clientId: string; readonly clientSecret: string }
+  /** RFC 7523 §2.2: a JWT signed with this key; the AS knows the public half (`jwks` or `jwks_uri`). */
+  | { readonly method: 'private_key_jwt'; readonly clientId: string; readonly privateKey: CryptoKey | JWK; readonly kid?: string };
+
+/** Where the token endpoint is: discovered from the issuer (RFC 8414), or given. */
+export type TokenEndpointLocation =
+  | { readonly issuer: URL | string; readonly tokenEndpoint?: never }
+  /**
+   * The token endpoint, without discovery. `issuer` (default: the endpoint's origin) is the
+   * `aud` of `private_key_jwt` assertions.
+   */
+  | { readonly tokenEndpoint: URL | string; readonly issuer?: URL | string };
+
+/** Options shared by {@link createTokenExchanger} and {@link createClientCredentialsSource}. */
+export type TokenEndpointOptions = TokenEndpointLocation & {
+  /** This server's own client credentials. */
+  readonly client: ClientAuthentication;
+  /** The fetch for the AS. Default `globalThis.fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Timeout per request to the AS, in ms. Default 10 000. */
+  readonly timeout?: number;
+  /** INSECURE, development and test only: allow an `http:` issuer or token endpoint. Default false. */
+  readonly allowInsecureHttp?: boolean;
+};
+
+/** A token endpoint call, with discovery done once and client authentication prepared. */
+export interface TokenEndpoint {
+  /** Sends a grant and returns the processed response; typed {@link UpstreamTokenError} on failure. */
+  request(grantType: string, parameters: URLSearchParams): Promise<oauth.TokenEndpointResponse>;
+  /** For messages: the token endpoint URL (or the issuer before discovery). */
+  readonly label: string;
+}
+
+function parseUrl(value: URL | string, option: string, allowInsecureHttp: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError('invalid_url', `${option} must be an absolute URL (got ${JSON.stringify(String(value))})`);
+  }
+  if (url.protocol !== 'https:' && !(allowInsecureHttp && url.protocol === 'http:')) {
+    throw new ConfigurationError('insecure_url', `${option} must be https (set allowInsecureHttp: true for local development only)`);
+  }
+  return url;
+}
+
+/** Validates the options once and returns the token endpoint caller. */
+export function createTokenEndpoint(options: TokenEndpointOptions, factory: string): TokenEndpoint {
+  const allowInsecureHttp = options.allowInsecureHttp === true;
+  const timeout = options.timeout ?? 10_000;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('invalid_timeout', `${factory}: timeout must be a positive number of ms`);
+  const client = options.client as ClientAuthentication | undefined;
+  if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
+    throw new ConfigurationError('missing_client', `${factory}: client.clientId is required (this server's own client, never the caller's)`);
+  }
+  let auth: () => Promise<oauth.ClientAuth>;
+  switch (client.method) {
+    case 'client_secret_basic':
+    case 'client_secret_post': {
+      if (typeof client.clientSecret !== 'string' || client.clientSecret === '') throw new ConfigurationError('missing_client_secret', `${factory}: client.clientSecret is required for ${client.method}`);
+      const method = client.method === 'client_secret_basic' ? oauth.ClientSecretBasic(client.clientSecret) : oauth.ClientSecretPost(client.clientSecret);
+      auth = async () => method;
+      break;
+    }
+    case 'private_key_jwt': {
+      const { privateKey, kid } = client;
+      if (!privateKey) throw new ConfigurationError('missing_private_key', `${factory}: client.privateKey is required for private_key_jwt`);
+      let method: Promise<oauth.ClientAuth> | undefined;
+      auth = () =>
+        (method ??= (async () => {
+          const jwk = typeof (privateKey as JWK).kty === 'string' ? (privateKey as JWK) : undefined;
+          const key = jwk ? ((await importJWK(jwk)) as CryptoKey) : (privateKey as CryptoKey);
+          const keyId = kid ?? jwk?.kid;
+          return oauth.PrivateKeyJwt(keyId === undefined ? key : { key, kid: keyId });
+        })());
+      break;
+    }
+    default:
+      throw new ConfigurationError('invalid_client_method', `${factory}: client.method must be client_secret_basic, client_secret_post or private_key_jwt`);
+  }
+
+  const customFetch = (url: string, init: oauth.CustomFetchOptions<string, unknown>): Promise<Response> => fetchImpl(url, init as RequestInit);
+  const requestOptions = () => ({
+    [oauth.customFetch]: customFetch,
+    [oauth.allowInsecureRequests]: allowInsecureHttp,
+    signal: AbortSignal.timeout(timeout),
+  });
+
+  let authorizationServer: () => Promise<oauth.AuthorizationServer>;
+  let label: string;
+  if (options.tokenEndpoint !== undefined) {
+    const endpoint = parseUrl(options.tokenEndpoint, 'tokenEndpoint', allowInsecureHttp);
+    const issuer = options.issuer === undefined ? endpoint.origin : parseUrl(options.issuer, 'issuer', allowInsecureHttp).href.replace(/\/$/, '');
+    const as: oauth.AuthorizationServer = { issuer, token_endpoint: endpoint.href };
+    authorizationServer = async () => as;
+    label = endpoint.href;
+  } else if (options.issuer !== undefined) {
+    const issuer = parseUrl(options.issuer, 'issuer', allowInsecureHttp);
+    let discovered: Promise<oauth.AuthorizationServer> | undefined;
+    authorizationServer = () => {
+      discovered ??= (async () => {
+        try {
+          const response = await oauth.discoveryRequest(issuer, { ...requestOptions(), algorithm: 'oauth2' });
+          const as = await oauth.processDiscoveryResponse(issuer, response);
+          if (!as.token_endpoint) throw new UpstreamTokenError('discovery_failed', `${issuer.href} advertises no token_endpoint`);
+          return as;
+        } catch (error) {
+          if (error instanceof UpstreamTokenError) throw error;
+          throw new UpstreamTokenError('discovery_failed', `Could not discover the authorization server metadata of ${issuer.href}`, { cause: error });
+        }
+      })();
+      // A failed discovery is retried on the next call, not cached.
+      discovered.catch(() => {
+        discovered = undefined;
+      });
+      return discovered;
+    };
+    label = issuer.href;
+  } else {
+    throw new ConfigurationError('missing_issuer', `${factory}: give issuer (discovered, RFC 8414) or tokenEndpoint`);
+  }
+
+  const oauthClient: oauth.Client = { client_id: client.clientId };
+  return {
+    label,
+    async request(grantType, parameters) {
+      const as = await authorizationServer();
+      const clientAuth = await auth();
+      let response: Response;
+      try {
+        response = await oauth.genericTokenEndpointRequest(as, oauthClient, clientAuth, grantType, parameters, requestOptions());
+      } catch (error) {
+        throw new UpstreamTokenError('fetch_failed', `Could not reach the token endpoint ${as.token_endpoint}`, { cause: error });
+      }
+      try {
+        return await oauth.processGenericTokenEndpointResponse(as, oauthClient, response);
+      } catch (error) {
+        if (error instanceof oauth.ResponseBodyError) {
+          // Only the OAuth error code goes in the message; the description is the AS's text, kept in `cause`.
+          throw new UpstreamTokenError('token_request_refused', `${as.token_endpoint} refused the ${grantType} grant: ${error.error}`, { cause: error, oauthError: error.error, status: error.status });
+        }
+        throw new UpstreamTokenError('invalid_token_response', `${as.token_endpoint} answered the ${grantType} grant with an invalid response`, { cause: error, status: response.status });
+      }
+    },
+  };
+}
