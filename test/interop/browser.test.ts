@@ -80,7 +80,7 @@ describe('interop 7: a real browser signs in and consents', () => {
     }
 
     expect(await cli).toBe(0);
-    expect(out[0]).toBe('tools: whoami, echo, admin_report');
+    expect(out[0]).toBe('tools: whoami, echo, admin_report, upstream_whoami');
     expect(JSON.parse(out.slice(1).join('\n'))).toMatchObject({ subject: 'browser-user', scopes: ['mcp:tools'] });
   });
 });

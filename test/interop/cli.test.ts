@@ -33,7 +33,7 @@ describe('example CLI', () => {
     const dev = server.devAuthorizationServer!;
     const first = await run('echo', '{"message":"hello"}');
     expect(first).toMatchObject({ code: 0 });
-    expect(first.out).toBe('tools: whoami, echo, admin_report\nhello');
+    expect(first.out).toBe('tools: whoami, echo, admin_report, upstream_whoami\nhello');
     expect(first.err).toContain('Signed in; tokens saved (encrypted).');
     expect(first.err).toContain('is kept in'); // the key-file warning: no keychain is used with --key-file
 

@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('the demo transcript', () => {
-  it('401 → discovery → registration → authorization → token → whoami → admin_report → 403 → step-up → success → refresh', async () => {
+  it('401 → discovery → registration → authorization → token → whoami → upstream_whoami (exchanged token) → admin_report → 403 → step-up → success → refresh', async () => {
     const lines: string[] = [];
     await runDemo(server.url, (line) => lines.push(line));
     const transcript = lines.join('\n');
@@ -24,6 +24,12 @@ describe('the demo transcript', () => {
       'GET /auth response_type=code scope="mcp:tools offline_access"',
       'POST /token grant_type=authorization_code',
       'tools/call whoami',
+      'tools/call upstream_whoami',
+      '✓ upstream_whoami → the upstream API saw token #',
+      `: aud=${server.upstream!.url} sub=demo-user act={"sub":"example-mcp-server"} client_id=example-mcp-server`,
+      'your token JWT #',
+      `aud=${server.url}`,
+      'never reached it: the MCP server exchanged it for that one',
       'tools/call admin_report',
       '← 403 WWW-Authenticate: Bearer error="insufficient_scope"',
       'scope="mcp:tools mcp:admin offline_access"',

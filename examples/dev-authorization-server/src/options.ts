@@ -43,4 +43,35 @@ export interface DevAuthorizationServerOptions {
   readonly clientIdMetadataDocuments?: { readonly fetch?: typeof fetch };
   /** Refresh-token lifetime in seconds. Default 1 day. */
   readonly refreshTokenTTL?: number;
+  /**
+   * Enables the RFC 8693 token-exchange grant (`urn:ietf:params:oauth:grant-type:token-exchange`), so
+   * an MCP server can call another of these resources on behalf of its caller instead of forwarding
+   * the caller's token. Default: disabled. See {@link DevTokenExchange}.
+   */
+  readonly tokenExchange?: DevTokenExchange;
+}
+
+/**
+ * Policy of the dev AS's RFC 8693 token exchange. A request (`subject_token` of type
+ * `urn:ietf:params:oauth:token-type:access_token`, `audience` and/or `resource`, optional `scope`) is
+ * granted when:
+ * - the authenticated client is one of `clients`, is confidential (not `token_endpoint_auth_method: none`)
+ *   and lists the grant in its `grant_types`;
+ * - the subject token is a valid access token this AS issued for one of `subjectResources` (a JWT is
+ *   verified with `createJwtVerifier` against this AS's own keys; an opaque one is looked up in its store);
+ * - `audience` / `resource` names one of `resources` (both given: the same one), and `scope` (default:
+ *   all of that resource's scopes) only scopes of it.
+ * The issued access token is for that resource (its format and lifetime), with `sub` = the subject
+ * token's `sub` and `act: { sub: <requesting client_id> }` (RFC 8693 §4.1; an `act` already on the
+ * subject token is nested inside). Refusals: `unauthorized_client`, `invalid_request`, `invalid_target`,
+ * `invalid_scope`, `invalid_grant`.
+ */
+export interface DevTokenExchange {
+  /**
+   * The client IDs allowed to exchange (normally pre-registered confidential clients: the MCP servers),
+   * or a predicate over the client ID — for clients registered at run time (RFC 7591), e.g. in tests.
+   */
+  readonly clients: readonly string[] | ((clientId: string) => boolean);
+  /** Resources whose access tokens may be exchanged (the subject token's `aud`). Default: every resource. */
+  readonly subjectResources?: readonly string[];
 }

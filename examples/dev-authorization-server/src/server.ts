@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { autoApprove, browserInteraction } from './interactions.js';
 import type { DevAuthorizationServerOptions, DevResource } from './options.js';
+import { registerTokenExchange, type ActorClaims } from './token-exchange.js';
 
 export interface DevAuthorizationServer {
   /** The issuer identifier, e.g. `http://127.0.0.1:43121`. */
@@ -12,6 +13,8 @@ export interface DevAuthorizationServer {
   readonly provider: Provider;
   /** Requests received per pathname since start, counted at the server (not in the client under test). */
   requestCount(pathname: string): number;
+  /** Tokens issued per `grant_type` since start (successful token-endpoint responses), e.g. `urn:ietf:params:oauth:grant-type:token-exchange`. */
+  grantCount(grantType: string): number;
   close(): Promise<void>;
 }
 
@@ -20,6 +23,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const host = options.host ?? '127.0.0.1';
   const subject = options.subject ?? 'demo-user';
   const counts = new Map<string, number>();
+  const grants = new Map<string, number>();
 
   // Listen first: the issuer must contain the real port before the provider is built.
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
@@ -33,9 +37,24 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const resourceScopes = new Set(options.resources.flatMap((r) => r.scopes));
-  const provider = new Provider(issuer, await configuration(options));
+  const keys = await signingKeys();
+  const actors: ActorClaims = new WeakMap();
+  let provider: Provider;
+  try {
+    provider = new Provider(issuer, configuration(options, keys.private, actors));
+    if (options.tokenExchange) {
+      registerTokenExchange(provider, options.tokenExchange, new Map(options.resources.map((r) => [r.uri, r])), keys.public, actors, resourceServerInfo);
+    }
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   // Loopback over plain HTTP is the point of this server; oidc-provider only needs to know it is not behind a proxy.
   provider.proxy = false;
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const grantType = String((ctx.oidc.params as Record<string, unknown> | undefined)?.['grant_type'] ?? '');
+    grants.set(grantType, (grants.get(grantType) ?? 0) + 1);
+  });
   const callback = provider.callback();
   handler = (req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
@@ -62,6 +81,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     issuer,
     provider,
     requestCount: (pathname) => counts.get(pathname) ?? 0,
+    grantCount: (grantType) => grants.get(grantType) ?? 0,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
@@ -70,15 +90,43 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   };
 }
 
-async function configuration(options: DevAuthorizationServerOptions): Promise<Configuration> {
-  const resources = new Map<string, DevResource>(options.resources.map((r) => [r.uri, r]));
-  const resourceScopes = [...new Set(options.resources.flatMap((r) => r.scopes))];
+/** Fresh signing keys: the private JWKs for oidc-provider, and the public set (what `jwks_uri` serves). */
+async function signingKeys(): Promise<{ private: JWK[]; public: JSONWebKeySet }> {
   const rsa = await generateKeyPair('RS256', { extractable: true });
   const ec = await generateKeyPair('ES256', { extractable: true });
-  const keys = [
-    { ...(await exportJWK(ec.privateKey)), kid: `es-${Date.now().toString(36)}`, alg: 'ES256', use: 'sig' },
-    { ...(await exportJWK(rsa.privateKey)), kid: `rs-${Date.now().toString(36)}`, alg: 'RS256', use: 'sig' },
-  ];
+  const es = { kid: `es-${Date.now().toString(36)}`, alg: 'ES256', use: 'sig' };
+  const rs = { kid: `rs-${Date.now().toString(36)}`, alg: 'RS256', use: 'sig' };
+  return {
+    private: [
+      { ...(await exportJWK(ec.privateKey)), ...es },
+      { ...(await exportJWK(rsa.privateKey)), ...rs },
+    ],
+    public: {
+      keys: [
+        { ...(await exportJWK(ec.publicKey)), ...es },
+        { ...(await exportJWK(rsa.publicKey)), ...rs },
+      ],
+    },
+  };
+}
+
+/** How oidc-provider issues access tokens for a resource (its RFC 8707 resource-server info). */
+function resourceServerInfo(resource: DevResource) {
+  const scope = resource.scopes.join(' ');
+  return resource.format === 'opaque'
+    ? { scope, audience: resource.uri, accessTokenFormat: 'opaque' as const, accessTokenTTL: resource.accessTokenTTL ?? 3600 }
+    : {
+        scope,
+        audience: resource.uri,
+        accessTokenFormat: 'jwt' as const,
+        accessTokenTTL: resource.accessTokenTTL ?? 3600,
+        jwt: { sign: { alg: 'ES256' as const } },
+      };
+}
+
+function configuration(options: DevAuthorizationServerOptions, keys: JWK[], actors: ActorClaims): Configuration {
+  const resources = new Map<string, DevResource>(options.resources.map((r) => [r.uri, r]));
+  const resourceScopes = [...new Set(options.resources.flatMap((r) => r.scopes))];
 
   return {
     clients: options.clients ? [...options.clients] : [],
@@ -86,6 +134,8 @@ async function configuration(options: DevAuthorizationServerOptions): Promise<Co
     scopes: ['openid', 'offline_access', ...resourceScopes],
     claims: { openid: ['sub'] },
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+    // Claims added to access tokens: `act` (RFC 8693 §4.1) on the ones the token exchange issues.
+    extraTokenClaims: async (_ctx, token) => actors.get(token),
     pkce: { required: () => true },
     responseTypes: ['code'],
     ttl: {
@@ -124,16 +174,7 @@ async function configuration(options: DevAuthorizationServerOptions): Promise<Co
         getResourceServerInfo: async (_ctx, indicator) => {
           const resource = resources.get(indicator);
           if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
-          const scope = resource.scopes.join(' ');
-          return resource.format === 'opaque'
-            ? { scope, audience: resource.uri, accessTokenFormat: 'opaque', accessTokenTTL: resource.accessTokenTTL ?? 3600 }
-            : {
-                scope,
-                audience: resource.uri,
-                accessTokenFormat: 'jwt',
-                accessTokenTTL: resource.accessTokenTTL ?? 3600,
-                jwt: { sign: { alg: 'ES256' } },
-              };
+          return resourceServerInfo(resource);
         },
       },
     },

@@ -14,6 +14,8 @@ import type { ExampleServerOptions } from './options.js';
  * | `AUTH_TOKEN_FORMAT` | `jwt` or `opaque` (introspection) | `jwt` |
  * | `AUTH_INTROSPECTION_CLIENT_ID`, `AUTH_INTROSPECTION_CLIENT_SECRET` | introspection credentials (opaque with `AUTH_ISSUER`) | — |
  * | `DEV_AS_INTERACTIONS` | in-process dev AS: `auto` (approve) or `browser` (sign-in and consent pages) | `browser` |
+ * | `UPSTREAM_CLIENT_ID`, `UPSTREAM_CLIENT_SECRET` | this server's client for the token exchange of `upstream_whoami` (`client_secret_basic`); with `AUTH_ISSUER` the tool exists only when set | in-process dev AS: `example-mcp-server`, random secret |
+ * | `UPSTREAM_PORT` | port of the upstream API on 127.0.0.1 (its audience is `http://127.0.0.1:<port>/api`) | 0 (any free port) |
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
   const port = env['PORT'] === undefined || env['PORT'] === '' ? 3000 : Number(env['PORT']);
@@ -28,6 +30,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
   const id = env['AUTH_INTROSPECTION_CLIENT_ID'];
   const secret = env['AUTH_INTROSPECTION_CLIENT_SECRET'];
   if ((id === undefined) !== (secret === undefined)) throw new TypeError('Set both AUTH_INTROSPECTION_CLIENT_ID and AUTH_INTROSPECTION_CLIENT_SECRET, or neither');
+  const upstreamId = env['UPSTREAM_CLIENT_ID'] || undefined;
+  const upstreamSecret = env['UPSTREAM_CLIENT_SECRET'] || undefined;
+  if ((upstreamId === undefined) !== (upstreamSecret === undefined)) throw new TypeError('Set both UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET, or neither');
+  const upstreamPort = env['UPSTREAM_PORT'] ? Number(env['UPSTREAM_PORT']) : undefined;
+  if (upstreamPort !== undefined && (!Number.isInteger(upstreamPort) || upstreamPort < 0 || upstreamPort > 65535)) {
+    throw new TypeError(`UPSTREAM_PORT must be a port number, got ${JSON.stringify(env['UPSTREAM_PORT'])}`);
+  }
   return {
     port,
     ...(env['HOST'] && { host: env['HOST'] }),
@@ -37,6 +46,12 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
     ...(env['MCP_ADMIN_SCOPE'] && { adminScope: env['MCP_ADMIN_SCOPE'] }),
     tokenFormat: format,
     ...(id !== undefined && secret !== undefined && { introspectionClient: { clientId: id, clientSecret: secret } }),
+    ...((upstreamId !== undefined || upstreamPort !== undefined) && {
+      upstream: {
+        ...(upstreamId !== undefined && upstreamSecret !== undefined && { client: { clientId: upstreamId, clientSecret: upstreamSecret } }),
+        ...(upstreamPort !== undefined && { port: upstreamPort }),
+      },
+    }),
     devAuthorizationServer: { interactions },
   };
 }

@@ -14,6 +14,11 @@ console.log(
   `Authorization server:         ${server.issuer}${server.devAuthorizationServer ? ' (development server, in this process; not for production)' : ''}`,
 );
 console.log(`Scopes:                       every request needs ${server.scopes.join(' ')}; admin_report also needs ${server.adminScope}`);
+console.log(
+  server.upstream
+    ? `Upstream API:                 ${server.upstream.url} (tool upstream_whoami: token exchange as client ${server.upstream.clientId})`
+    : 'Upstream API:                 off (with AUTH_ISSUER, set UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET for upstream_whoami)',
+);
 console.log('Stop with Ctrl-C (SIGINT) or SIGTERM.');
 
 let stopping = false;

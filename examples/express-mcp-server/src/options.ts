@@ -24,6 +24,28 @@ export interface ExampleServerOptions {
   readonly tokenFormat?: 'jwt' | 'opaque';
   /** Credentials this server introspects with (`client_secret_basic`). Default with the in-process dev AS: a fresh random pair. */
   readonly introspectionClient?: { readonly clientId: string; readonly clientSecret: string };
+  /**
+   * The `upstream_whoami` tool and the upstream API it calls (a second local service, `src/upstream-api.ts`).
+   * With the in-process dev AS both are always on. With `issuer`, only when `upstream.client` is given.
+   */
+  readonly upstream?: ExampleUpstreamOptions;
   /** Extra settings of the in-process development authorization server (ignored when `issuer` is given). */
   readonly devAuthorizationServer?: Omit<Partial<DevAuthorizationServerOptions>, 'resources'>;
+}
+
+/** The example's upstream API and the token exchange the `upstream_whoami` tool uses to call it. */
+export interface ExampleUpstreamOptions {
+  /**
+   * This server's own confidential client at the AS, for the RFC 8693 token exchange (`client_secret_basic`).
+   * Default with the in-process dev AS: the server's pre-registered client `example-mcp-server` with a fresh
+   * random secret (allowed to exchange). With `issuer`: required, or the tool is not registered.
+   */
+  readonly client?: { readonly clientId: string; readonly clientSecret: string };
+  /**
+   * Port of the upstream API on 127.0.0.1. Default 0 (ephemeral). With an external AS, fix it so that its
+   * audience `http://127.0.0.1:<port>/api` can be configured there as a resource.
+   */
+  readonly port?: number;
+  /** Sees the `Authorization` header of every request the upstream API receives (tests). Never log it. */
+  readonly onRequest?: (authorization: string | undefined) => void;
 }

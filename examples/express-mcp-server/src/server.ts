@@ -3,14 +3,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { bearerAuth } from '@portcullis/bearer-auth';
-import { startDevAuthorizationServer, type DevAuthorizationServer } from '@portcullis/dev-authorization-server';
-import { defineProtectedResource, protectedResourceMetadata } from '@portcullis/protected-resource-metadata';
+import { startDevAuthorizationServer, TOKEN_EXCHANGE_GRANT_TYPE, type DevAuthorizationServer } from '@portcullis/dev-authorization-server';
+import { defineProtectedResource, isLoopbackHost, protectedResourceMetadata } from '@portcullis/protected-resource-metadata';
 import { createIntrospectionVerifier, createJwtVerifier, type TokenVerifier } from '@portcullis/token-verification';
+import { createTokenExchanger, upstreamFetch } from '@portcullis/upstream-tokens';
 import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import type { ExampleServerOptions } from './options.js';
-import { createMcpServer } from './tools.js';
+import { createMcpServer, type UpstreamTool } from './tools.js';
+import { startUpstreamApi, UPSTREAM_SCOPE, type UpstreamApi } from './upstream-api.js';
 
 /** A running example server. */
 export interface ExampleServer {
@@ -27,6 +29,11 @@ export interface ExampleServer {
   /** Scopes every request needs, and the extra scope of `admin_report`. */
   readonly scopes: readonly string[];
   readonly adminScope: string;
+  /**
+   * The upstream API the `upstream_whoami` tool calls (its URL is its audience), and the client this
+   * server exchanges tokens with; `undefined` when the tool is off (external AS without `upstream.client`).
+   */
+  readonly upstream: { readonly url: string; readonly clientId: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -53,33 +60,72 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
   const resource = options.resource ?? `${origin}/mcp`;
 
   let dev: DevAuthorizationServer | undefined;
+  let upstreamApi: UpstreamApi | undefined;
   try {
     let introspectionClient = options.introspectionClient;
+    let upstreamClient = options.upstream?.client;
     if (options.issuer === undefined) {
-      if (tokenFormat === 'opaque') {
-        introspectionClient ??= { clientId: 'example-mcp-server', clientSecret: randomBytes(24).toString('base64url') };
+      // This server's own confidential client at the in-process AS: it introspects (opaque tokens) and
+      // exchanges tokens for the upstream API with it.
+      const ownClient = { clientId: 'example-mcp-server', clientSecret: randomBytes(24).toString('base64url') };
+      if (tokenFormat === 'opaque') introspectionClient ??= ownClient;
+      upstreamClient ??= ownClient;
+    }
+    if (upstreamClient) {
+      upstreamApi = await startUpstreamApi({
+        ...(options.upstream?.port !== undefined && { port: options.upstream.port }),
+        ...(options.upstream?.onRequest && { onRequest: options.upstream.onRequest }),
+      });
+    }
+
+    if (options.issuer === undefined) {
+      // One pre-registered confidential client per client id (the introspection and exchange clients may be one).
+      const registered = new Map<string, { clientSecret: string; grantTypes: Set<string> }>();
+      for (const [client, grantTypes] of [
+        [introspectionClient, []],
+        [upstreamClient, [TOKEN_EXCHANGE_GRANT_TYPE]],
+      ] as const) {
+        if (!client) continue;
+        const entry = registered.get(client.clientId) ?? { clientSecret: client.clientSecret, grantTypes: new Set<string>() };
+        if (entry.clientSecret !== client.clientSecret) throw new TypeError(`two different secrets for client ${client.clientId}`);
+        grantTypes.forEach((grantType) => entry.grantTypes.add(grantType));
+        registered.set(client.clientId, entry);
       }
       dev = await startDevAuthorizationServer({
         ...options.devAuthorizationServer,
-        resources: [{ uri: resource, scopes: [...new Set([...scopes, adminScope])], format: tokenFormat }],
+        resources: [
+          { uri: resource, scopes: [...new Set([...scopes, adminScope])], format: tokenFormat },
+          ...(upstreamApi ? [{ uri: upstreamApi.url, scopes: [UPSTREAM_SCOPE], format: 'jwt' as const }] : []),
+        ],
         clients: [
           ...(options.devAuthorizationServer?.clients ?? []),
-          ...(introspectionClient
-            ? [
-                {
-                  client_id: introspectionClient.clientId,
-                  client_secret: introspectionClient.clientSecret,
-                  grant_types: [],
-                  response_types: [],
-                  redirect_uris: [],
-                  token_endpoint_auth_method: 'client_secret_basic' as const,
-                },
-              ]
-            : []),
+          ...[...registered].map(([clientId, { clientSecret, grantTypes }]) => ({
+            client_id: clientId,
+            client_secret: clientSecret,
+            grant_types: [...grantTypes],
+            response_types: [],
+            redirect_uris: [],
+            token_endpoint_auth_method: 'client_secret_basic' as const,
+          })),
         ],
+        // Only this server may exchange, and only tokens issued for it (its callers' tokens).
+        ...(upstreamClient && { tokenExchange: { clients: [upstreamClient.clientId], subjectResources: [resource] } }),
       });
     }
     const issuer = options.issuer ?? dev!.issuer;
+
+    let upstream: UpstreamTool | undefined;
+    if (upstreamApi && upstreamClient) {
+      upstreamApi.trust(issuer);
+      const exchanger = createTokenExchanger({
+        issuer,
+        client: { method: 'client_secret_basic', ...upstreamClient },
+        // Plain http only for an AS on this machine (the in-process dev AS).
+        allowInsecureHttp: isLoopbackHost(new URL(issuer).hostname),
+      });
+      const target = { audience: upstreamApi.url, resource: upstreamApi.url, scope: UPSTREAM_SCOPE };
+      upstream = { url: upstreamApi.url, fetchFor: (auth) => upstreamFetch(() => exchanger.exchange(auth, target)) };
+    }
 
     let verifier: TokenVerifier;
     if (tokenFormat === 'opaque') {
@@ -109,7 +155,7 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
     const auth = bearerAuth({ verifier, resource: mcp, requiredScopes: scopes, operationScopes: { 'tools/call': { admin_report: [adminScope] } } });
     app.post('/mcp', auth, async (req, res, next) => {
       stats.requests++;
-      const server = createMcpServer(stats);
+      const server = createMcpServer(stats, upstream);
       const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
       res.on('close', () => {
         void transport.close();
@@ -136,16 +182,19 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
       devAuthorizationServer: dev,
       scopes,
       adminScope,
+      upstream: upstream && upstreamClient ? { url: upstream.url, clientId: upstreamClient.clientId } : undefined,
       close: async () => {
         await new Promise<void>((resolve, reject) => {
           http.closeAllConnections();
           http.close((error) => (error ? reject(error) : resolve()));
         });
+        await upstreamApi?.close();
         await dev?.close();
       },
     };
   } catch (error) {
     http.close();
+    await upstreamApi?.close();
     await dev?.close();
     throw error;
   }

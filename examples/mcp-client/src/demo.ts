@@ -8,7 +8,7 @@ import {
   createSafeFetch,
   withOAuth,
 } from '@portcullis/mcp-oauth-client';
-import { describeToken, traceFetch, type Print } from './trace.js';
+import { describeToken, fingerprint, traceFetch, type Print } from './trace.js';
 
 type ToolResult = Awaited<ReturnType<Client['callTool']>>;
 
@@ -20,8 +20,9 @@ function textOf(result: ToolResult): string {
 /**
  * The headless walk-through behind `pnpm demo`, against a running example server whose development
  * authorization server auto-approves: 401 → discovery → registration → authorization → token →
- * `whoami` → `admin_report` → 403 `insufficient_scope` → step-up → success → refresh. Prints a
- * transcript; throws when a step does not turn out as described.
+ * `whoami` → `upstream_whoami` (the server calls a second API with an exchanged token) →
+ * `admin_report` → 403 `insufficient_scope` → step-up → success → refresh. Prints a transcript;
+ * throws when a step does not turn out as described.
  */
 export async function runDemo(mcpUrl: string, print: Print = console.log): Promise<void> {
   const mcp = new URL(mcpUrl);
@@ -51,13 +52,26 @@ export async function runDemo(mcpUrl: string, print: Print = console.log): Promi
   const whoami = textOf(await client.callTool({ name: 'whoami', arguments: {} }));
   print(`  ✓ whoami → ${whoami.replace(/\s+/g, ' ')}`);
 
-  print('\n▶ 3. Call admin_report: it needs mcp:admin, which the token lacks → 403 insufficient_scope → step-up');
+  print('\n▶ 3. Call upstream_whoami: the server calls a second API for you with a token exchanged for it (RFC 8693), not yours');
+  const upstream = await client.callTool({ name: 'upstream_whoami', arguments: {} });
+  if (upstream.isError) throw new Error(`upstream_whoami failed: ${textOf(upstream)}`);
+  const { upstreamSaw: saw } = JSON.parse(textOf(upstream)) as {
+    upstreamSaw: { sub: unknown; act: unknown; aud: unknown; client_id: unknown; token_fingerprint: unknown };
+  };
+  const mine = (await granted())!.accessToken;
+  print(
+    `  ✓ upstream_whoami → the upstream API saw token ${String(saw.token_fingerprint)}: aud=${String(saw.aud)} sub=${String(saw.sub)} act=${JSON.stringify(saw.act)} client_id=${String(saw.client_id)}`,
+  );
+  print(`  your token ${describeToken(mine)} never reached it: the MCP server exchanged it for that one`);
+  if (!saw.act || saw.aud === mcpUrl || saw.token_fingerprint === fingerprint(mine)) throw new Error('the upstream API did not see an exchanged token');
+
+  print('\n▶ 4. Call admin_report: it needs mcp:admin, which the token lacks → 403 insufficient_scope → step-up');
   const report = await client.callTool({ name: 'admin_report', arguments: {} });
   if (report.isError) throw new Error(`admin_report failed: ${textOf(report)}`);
   print(`  ✓ admin_report → ${textOf(report).replace(/\s+/g, ' ')}`);
   print(`  granted scope now="${(await granted())?.scope}"`);
 
-  print('\n▶ 4. Refresh: pretend the access token expired (its expiry is moved into the past in the local store)');
+  print('\n▶ 5. Refresh: pretend the access token expired (its expiry is moved into the past in the local store)');
   const before = (await granted())!;
   await store.set(context.tokensKey, { ...before, expiresAt: Date.now() - 1000 });
   const again = textOf(await client.callTool({ name: 'whoami', arguments: {} }));

@@ -4,11 +4,12 @@ import { clientCredentialsToken, createTestKey, JWT_RESOURCE, RESOURCE_SCOPES, s
 import { UpstreamTokenError } from '../src/errors.js';
 import { createTokenExchanger, type TokenExchangerOptions } from '../src/token-exchange.js';
 import { upstreamFetch } from '../src/upstream-fetch.js';
-import { enableTokenExchange, registerClient, startUpstreamService, type UpstreamService } from './helpers.js';
+import { registerClient, startUpstreamService, type UpstreamService } from './helpers.js';
 
-// Token exchange runs on the fixture's real oidc-provider 9: it ships no RFC 8693 grant, but
-// `provider.registerGrantType` lets the test install one (see helpers.ts) that issues the provider's
-// own signed JWT access tokens. Everything between our exchanger and that handler is real HTTP.
+// Token exchange runs on the fixture's real oidc-provider 9 (the development AS). oidc-provider ships
+// no RFC 8693 grant; the dev AS's `tokenExchange` option installs one with `provider.registerGrantType`
+// and issues the provider's own signed JWT access tokens, with `act` through its `extraTokenClaims`.
+// Everything between our exchanger and that grant is real HTTP.
 let as: DevAuthorizationServer;
 let upstream: UpstreamService;
 let verifyIncoming: ReturnType<typeof createJwtVerifier>;
@@ -25,10 +26,11 @@ beforeAll(async () => {
       { uri: JWT_RESOURCE, scopes: RESOURCE_SCOPES },
       { uri: upstream.url, scopes: ['upstream:read'] },
     ],
+    // Only the MCP server's clients (registered below, over HTTP) may exchange, and only its callers' tokens.
+    tokenExchange: { clients: (clientId) => exchangers.includes(clientId), subjectResources: [JWT_RESOURCE] },
   });
   upstream.verifier = createJwtVerifier({ issuer: as.issuer, audience: upstream.url, allowInsecureHttp: true, requireRfc9068: true });
   verifyIncoming = createJwtVerifier({ issuer: as.issuer, audience: JWT_RESOURCE, allowInsecureHttp: true });
-  await enableTokenExchange(as, { mcpResource: JWT_RESOURCE, upstreams: { [upstream.url]: 'upstream:read' }, exchangers: () => exchangers });
   const grant_types = ['urn:ietf:params:oauth:grant-type:token-exchange'];
   const b = await registerClient(as, { client_name: 'mcp-server (basic)', grant_types, token_endpoint_auth_method: 'client_secret_basic' });
   const p = await registerClient(as, { client_name: 'mcp-server (post)', grant_types, token_endpoint_auth_method: 'client_secret_post' });
