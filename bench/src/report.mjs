@@ -106,7 +106,7 @@ export function renderReport(input) {
   md.push(`Run of ${machine.date}${settings.quick ? ' — **quick run (short cells): provisional figures**' : ''}, ${fmt(elapsed)} s in all.`);
   md.push('');
   md.push(`- Machine: ${machine.cpu}, ${machine.cpus} CPUs, ${machine.memory}; ${machine.kernel}; Node ${machine.node}; load average at the end ${machine.load}.`);
-  md.push(`- Settings: autocannon, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per cell; pinned: ${machine.pinned}.`);
+  md.push(`- Settings: autocannon, ${settings.connections} connections, ${settings.duration} s measured per cell in ${settings.rounds ?? 1} interleaved round(s) (variant order rotated each round; each figure is the median of the rounds), ${settings.warmup} s warm-up before a variant's first round; pinned: ${machine.pinned}.`);
   md.push(
     `- Crypto floor (one synchronous \`node:crypto\` verification): ES256 ${fmt(floor.ES256, 1)} µs, RS256 ${fmt(floor.RS256, 1)} µs; \`jose.jwtVerify\` for comparison: ES256 ${fmt(floor.joseES256, 1)} µs, RS256 ${fmt(floor.joseRS256, 1)} µs.`,
   );

@@ -10,7 +10,8 @@
 // Options (flags or environment):
 //   --quick            BENCH_QUICK=1        0.5 s warm-up + 1.5 s per cell, smaller flood (development)
 //   --warmup=S         BENCH_WARMUP=S       warm-up seconds per cell (default 1)
-//   --duration=S       BENCH_DURATION=S     measured seconds per cell (default 4)
+//   --duration=S       BENCH_DURATION=S     measured seconds per cell, split over the rounds (default 3.6)
+//   --rounds=N         BENCH_ROUNDS=N       interleaved rounds per scenario, the cell is their median (default 3)
 //   --distinct=N       BENCH_DISTINCT=N     pool of distinct valid tokens, cycled (default 10000)
 //   --fresh=N          BENCH_FRESH=N        pool of never-repeated tokens for the cache-miss cells (default 60000)
 //   --variants=a,b     BENCH_VARIANTS       variants to run (plain is always run: it is the ceiling)
@@ -44,7 +45,10 @@ const args = new Map(
 const opt = (flag, env, fallback) => args.get(flag) ?? process.env[env] ?? fallback;
 const quick = opt('quick', 'BENCH_QUICK', 'false') !== 'false' && opt('quick', 'BENCH_QUICK', '0') !== '0';
 const WARMUP = Number(opt('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1));
-const DURATION = Number(opt('duration', 'BENCH_DURATION', quick ? 1.5 : 4));
+const DURATION = Number(opt('duration', 'BENCH_DURATION', quick ? 1.5 : 3.6));
+// A shared 2-core machine drifts by ±20 % within minutes: each scenario is measured in rounds, the
+// variants in a rotated order each round, and every figure of a cell is the median of its rounds.
+const ROUNDS = Math.max(1, Number(opt('rounds', 'BENCH_ROUNDS', quick ? 1 : 3)));
 const FLOOD = Number(opt('flood', 'BENCH_FLOOD', quick ? 20_000 : 100_000));
 const DISTINCT = Number(opt('distinct', 'BENCH_DISTINCT', 10_000));
 const FRESH = Number(opt('fresh', 'BENCH_FRESH', quick ? 20_000 : 60_000));
@@ -144,6 +148,27 @@ async function measure(pid, port, auth, expect, { warmup = WARMUP, duration = DU
   };
 }
 
+/** One cell from its rounds: the median of each figure; counts are summed, memory is the largest seen. */
+function medianCell(cells) {
+  const median = (key) => {
+    const values = cells.map((c) => c[key]).filter(Number.isFinite).sort((a, b) => a - b);
+    return values.length ? values[(values.length - 1) >> 1] + (values.length % 2 ? 0 : (values[values.length >> 1] - values[(values.length - 1) >> 1]) / 2) : NaN;
+  };
+  const sum = (key) => cells.reduce((total, c) => total + c[key], 0);
+  return {
+    rps: median('rps'),
+    p99: median('p99'),
+    cpuPerReq: median('cpuPerReq'),
+    rss: Math.max(...cells.map((c) => c.rss)),
+    hwm: Math.max(...cells.map((c) => c.hwm)),
+    requests: sum('requests'),
+    expected: cells[0].expected,
+    unexpected: sum('unexpected'),
+    generatorLoad: median('generatorLoad'),
+    rounds: cells.length,
+  };
+}
+
 /** `n` requests at once, each on its own connection, with the same token; resolves with the statuses. */
 function concurrent(port, auth, n) {
   const agent = new http.Agent({ keepAlive: false, maxSockets: n });
@@ -188,7 +213,7 @@ async function joseCost(token, jwks, ops) {
 
 // ---------------------------------------------------------------------------------------------
 // Setup
-log(`Portcullis bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per cell${quick ? ' (quick)' : ''}`);
+log(`Portcullis bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per cell in ${ROUNDS} interleaved round(s)${quick ? ' (quick)' : ''}`);
 log(pin ? `Pinned: variant servers on CPU ${SERVER_CPUS}, load generator and AS stub on CPU ${CLIENT_CPUS}` : 'Not pinned (taskset missing or a single CPU): CPU figures include contention');
 
 const keys = await createKeys();
@@ -288,16 +313,29 @@ for (const variant of JWT_VARIANTS.filter(wanted)) {
 try {
   for (const s of scenarios) {
     log(`\n== ${s.label}`);
-    for (const [variant, { pid, port }] of Object.entries(servers)) {
-      if (s.only && !s.only.includes(variant)) continue;
-      const expect = variant === 'plain' ? 200 : s.expect;
-      const auth = s.auth(variant);
-      const cell = await measure(pid, port, auth, expect);
+    const names = Object.keys(servers).filter((variant) => !s.only || s.only.includes(variant));
+    const rounds = Object.fromEntries(names.map((variant) => [variant, []]));
+    const auths = Object.fromEntries(names.map((variant) => [variant, s.auth(variant)]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < names.length; i++) {
+        const variant = names[(i + round) % names.length];
+        const { pid, port } = servers[variant];
+        const expect = variant === 'plain' ? 200 : s.expect;
+        // A full warm-up before a variant's first round; a short one after the others' load.
+        const warmup = round === 0 ? WARMUP : Math.min(WARMUP, 0.3);
+        rounds[variant].push(await measure(pid, port, auths[variant], expect, { warmup, duration: DURATION / ROUNDS }));
+      }
+    }
+    for (const variant of names) {
+      const cell = medianCell(rounds[variant]);
+      const auth = auths[variant];
       if (typeof auth === 'function' && auth.counter.wraps && s.id === 'fresh-es256') cell.note = `pool of ${fmt(FRESH)} wrapped ${auth.counter.wraps}×`;
       results[variant][s.id] = cell;
+      const expect = variant === 'plain' ? 200 : s.expect;
       log(
         `  ${variant.padEnd(26)} ${fmt(cell.rps).padStart(7)} req/s  p99 ${fmt(cell.p99, 1).padStart(6)} ms  ${fmt(cell.cpuPerReq, 1).padStart(6)} µs/req  RSS ${fmt(cell.rss / 2 ** 20, 1)} MiB` +
-          `  generator ${fmt(cell.generatorLoad * 100)} %${cell.unexpected ? `  !! ${cell.unexpected} responses not ${expect}` : ''}${cell.note ? `  !! ${cell.note}` : ''}`,
+          `  generator ${fmt(cell.generatorLoad * 100)} %${ROUNDS > 1 ? `  (rounds: ${rounds[variant].map((c) => fmt(c.rps)).join(' / ')} req/s)` : ''}` +
+          `${cell.unexpected ? `  !! ${cell.unexpected} responses not ${expect}` : ''}${cell.note ? `  !! ${cell.note}` : ''}`,
       );
     }
   }
@@ -364,7 +402,7 @@ const report = renderReport({
   floor,
   scenarios,
   machine,
-  settings: { warmup: WARMUP, duration: DURATION, connections: CONNECTIONS, distinct: DISTINCT, flood: FLOOD, probe: PROBE, quick, rssBound: RSS_BOUND },
+  settings: { warmup: WARMUP, duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, distinct: DISTINCT, flood: FLOOD, probe: PROBE, quick, rssBound: RSS_BOUND },
   peers: PEERS,
   elapsed: (Date.now() - startedAt) / 1000,
 });
