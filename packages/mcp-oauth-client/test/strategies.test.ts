@@ -1,11 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { MACHINE_CLIENT, startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
+import { MACHINE_CLIENT, startLocalServer, startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
 import type { AuthStrategy } from '../src/auth-strategy.js';
 import { McpOAuthError } from '../src/errors.js';
 import { mcpTransportOAuth } from '../src/mcp-sdk.js';
@@ -34,7 +33,7 @@ async function startCountingServer(): Promise<CountingServer> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     },
   };
-  const server = createServer((req, res) => {
+  const local = await startLocalServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -47,9 +46,8 @@ async function startCountingServer(): Promise<CountingServer> {
       await state.onAccepted(req, res, body);
     })().catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    url: `${local.url}/mcp`,
     authorizations,
     get accept() {
       return state.accept;
@@ -63,11 +61,7 @@ async function startCountingServer(): Promise<CountingServer> {
     set onAccepted(value) {
       state.onAccepted = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }
 

@@ -6,6 +6,7 @@ import {
   JWT_RESOURCE,
   MACHINE_CLIENT,
   OPAQUE_RESOURCE,
+  startLocalServer,
   startTestAuthorizationServer,
   type DevAuthorizationServer,
 } from '@portcullis/test-fixtures';
@@ -18,7 +19,7 @@ import {
 } from '../src/index.js';
 import { checkResponse } from '../src/introspection-verifier.js';
 import { readScopes } from '../src/scopes.js';
-import { closedPortUrl, rejection, startTinyServer } from './support.js';
+import { closedPortUrl, rejection } from './support.js';
 
 const POST_CLIENT = { clientId: 'rs-post', clientSecret: 'rs-post-secret-0123456789abcdef0123456789' };
 const basic = { method: 'client_secret_basic', clientId: INTROSPECTOR.clientId, clientSecret: INTROSPECTOR.clientSecret } as const;
@@ -180,7 +181,7 @@ describe('createIntrospectionVerifier: an endpoint that is down, slow or nonsens
   });
 
   it('a slow endpoint times out as verifier-unavailable (503)', async () => {
-    const slow = await startTinyServer(() => undefined); // never answers
+    const slow = await startLocalServer(() => undefined); // never answers
     try {
       const error = await rejection(options(`${slow.url}/introspect`, { timeout: 100 })('some-token'), VerifierUnavailableError, { status: 503 });
       expect(error.message).toMatch(/timed out/);
@@ -197,7 +198,7 @@ describe('createIntrospectionVerifier: an endpoint that is down, slow or nonsens
     ['a redirect', (res: import('node:http').ServerResponse) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end()],
     ['an oversized body', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"active":true,"x":"${'x'.repeat(100_000)}"}`)],
   ])('%s is verifier-unavailable (503) and is not cached', async (name, answer) => {
-    const server = await startTinyServer((_req, res) => answer(res));
+    const server = await startLocalServer((_req, res) => answer(res));
     try {
       const verify = options(`${server.url}/introspect`);
       const error = await rejection(verify('some-token'), VerifierUnavailableError, { status: 503 });
@@ -212,7 +213,7 @@ describe('createIntrospectionVerifier: an endpoint that is down, slow or nonsens
   it('caches a result no longer than the token exp, and sends token_type_hint with basic auth', async () => {
     const exp = 1_900_000_030;
     const bodies: string[] = [];
-    const server = await startTinyServer((req, res) => {
+    const server = await startLocalServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -238,7 +239,7 @@ describe('createIntrospectionVerifier: an endpoint that is down, slow or nonsens
 
   it('a caller that aborts stops waiting without failing the others sharing the request', async () => {
     let release: () => void = () => undefined;
-    const server = await startTinyServer((_req, res) => {
+    const server = await startLocalServer((_req, res) => {
       release = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: true, aud: RESOURCE }));
     });
     try {

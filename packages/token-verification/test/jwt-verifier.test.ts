@@ -6,6 +6,7 @@ import {
   JWT_RESOURCE,
   mintAccessToken,
   startJwksServer,
+  startLocalServer,
   startTestAuthorizationServer,
   type DevAuthorizationServer,
   type JwksServer,
@@ -18,7 +19,7 @@ import {
   VerifierUnavailableError,
   type JwtVerifierOptions,
 } from '../src/index.js';
-import { closedPortUrl, rejection, startTinyServer } from './support.js';
+import { closedPortUrl, rejection } from './support.js';
 
 const ISSUER = 'https://as.portcullis.test';
 const RESOURCE = 'https://mcp.portcullis.test/mcp';
@@ -58,7 +59,7 @@ describe('createJwtVerifier against a real authorization server (oidc-provider)'
   });
 
   it('falls back to OIDC discovery when the RFC 8414 document is missing, and checks its issuer exactly', async () => {
-    const proxy = await startTinyServer((req, res) => {
+    const proxy = await startLocalServer((req, res) => {
       if (req.url === '/.well-known/openid-configuration') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: proxyUrl, jwks_uri: `${as.issuer}/jwks` }));
       } else res.writeHead(404).end();
@@ -367,7 +368,7 @@ describe('createJwtVerifier: the JWKS endpoint, its cooldown and its outages', (
 
   it('C-08: discovery refuses metadata whose issuer differs from the configured one (503)', async () => {
     const key = await createTestKey('ES256');
-    const lying = await startTinyServer((_req, res) => {
+    const lying = await startLocalServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: 'https://evil.test', jwks_uri: 'https://evil.test/jwks' }));
     });
     try {

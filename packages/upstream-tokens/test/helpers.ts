@@ -1,7 +1,5 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TokenVerifier } from '@portcullis/token-verification';
-import type { DevAuthorizationServer } from '@portcullis/test-fixtures';
+import { startLocalServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
 
 /**
  * A second local service (the "upstream API") on 127.0.0.1: verifies Bearer JWTs with
@@ -22,7 +20,7 @@ export async function startUpstreamService(): Promise<UpstreamService> {
   const tokensSeen: string[] = [];
   const claimsSeen: Readonly<Record<string, unknown>>[] = [];
   const state = { verifier: undefined as TokenVerifier | undefined };
-  const server = createServer((req, res) => {
+  const local = await startLocalServer((req, res) => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token || !state.verifier) {
       res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
@@ -37,9 +35,8 @@ export async function startUpstreamService(): Promise<UpstreamService> {
       (error: { status?: number; message?: string }) => res.writeHead(error.status ?? 500, { 'www-authenticate': 'Bearer error="invalid_token"' }).end(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
+    url: `${local.url}/api`,
     tokensSeen,
     claimsSeen,
     get verifier() {
@@ -48,11 +45,7 @@ export async function startUpstreamService(): Promise<UpstreamService> {
     set verifier(value) {
       state.verifier = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }
 

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { startLocalServer } from '@portcullis/test-fixtures';
 
 /**
  * A tiny MCP-shaped resource server for end-to-end tests: serves RFC 9728 metadata at the
@@ -31,11 +31,10 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
   const tokensSeen: string[] = [];
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let jwksFor = '';
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const local = await startLocalServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = local.url;
   const url = `${base}/mcp`;
   const prmUrl = `${base}/.well-known/oauth-protected-resource/mcp`;
 
@@ -117,10 +116,6 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
     get requests() {
       return requests;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }
