@@ -53,7 +53,11 @@ export function compileOperationScopes(map: unknown, option = 'operationScopes')
       }
       const names = new Map<string, readonly string[]>();
       for (const [name, scopes] of Object.entries(value as Record<string, unknown>)) {
-        names.set(name, validateScopes(scopes, `${option}['${method}']['${name}']`));
+        const key = method === 'resources/read' && name !== '*' ? resourceKey(name) : name;
+        if (key === undefined) {
+          throw new ConfigurationError('ERR_INVALID_OPTIONS', `${option}['${method}'] has a key that is not an absolute URI: ${JSON.stringify(name)}`);
+        }
+        names.set(key, validateScopes(scopes, `${option}['${method}']['${name}']`));
       }
       byMethod.set(method, names);
     } else {
@@ -64,8 +68,22 @@ export function compileOperationScopes(map: unknown, option = 'operationScopes')
     const entry = byMethod.get(method);
     if (entry === undefined) return [];
     if (!(entry instanceof Map)) return entry;
+    if (method === 'resources/read' && name !== undefined) {
+      const key = resourceKey(name);
+      // A URI the SDK cannot parse either is refused by it; until then it needs every listed scope.
+      if (key === undefined) return [...new Set([...entry.values()].flat())];
+      return entry.get(key) ?? entry.get('*') ?? [];
+    }
     return (name !== undefined ? entry.get(name) : undefined) ?? entry.get('*') ?? [];
   };
+}
+
+/**
+ * A resource URI as the MCP SDKs look it up (`new URL(uri).href`): `FILE:///a`, `file://localhost/a`,
+ * `file:///x/../a` and `file:///%2e/a` all name `file:///a`, so they must need the same scopes.
+ */
+function resourceKey(uri: string): string | undefined {
+  return URL.parse(uri)?.href;
 }
 
 /** A protocol-level refusal answered as a JSON-RPC error over HTTP (not an OAuth challenge). */

@@ -8,6 +8,12 @@ export type JsonBody = { readonly available: false } | { readonly available: tru
 
 const UNAVAILABLE: JsonBody = { available: false };
 
+/** RFC 9112 §6.3: a request has a body when it declares a non-zero length or a transfer coding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 function isJson(req: IncomingMessage): boolean {
   const type = req.headers['content-type'];
   if (!type) return false;
@@ -16,14 +22,29 @@ function isJson(req: IncomingMessage): boolean {
 }
 
 /**
- * The parsed JSON body of a POST, whether or not a body parser (`express.json()`) ran before us.
+ * The parsed JSON body of a POST, whether or not a body parser (`express.json()`) ran before us;
+ * a POST that is not JSON is refused (415). Read only when per-operation scopes are configured.
  * When we read the stream ourselves we leave the result where the next reader looks for it:
  * `req.body` (what `transport.handleRequest(req, res, req.body)` passes on), `req.rawBody`, and
  * body-parser's `req._body` flag so a later `express.json()` does not wait for a drained stream.
  */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
-  if (req.method !== 'POST' || !isJson(req)) return UNAVAILABLE;
+  if (req.method !== 'POST') return UNAVAILABLE;
   const carrier = req as BodyCarrier;
+  // A parser that really parsed the body, whatever content types it was told to accept: its values
+  // are what the handler behind us will see, so they decide the scopes. body-parser 1 flags that with
+  // `_body` (and presets `body = {}` when it did not parse); body-parser 2 sets `body` only after
+  // reading the whole stream.
+  const parsed = carrier._body === true || req.readableEnded;
+  if (parsed && carrier.body !== null && typeof carrier.body === 'object' && !Buffer.isBuffer(carrier.body)) {
+    return { available: true, value: carrier.body };
+  }
+  // Fail closed: a body we cannot read as JSON could still carry a tools/call to a looser handler.
+  // The MCP SDKs answer such a POST with 415 too.
+  if (!isJson(req)) {
+    if (!hasBody(req)) return UNAVAILABLE; // nothing to carry an operation
+    throw new JsonRpcHttpError(415, -32600, 'Unsupported Media Type: MCP messages are POSTed as application/json');
+  }
   if (carrier.body !== undefined) {
     if (Buffer.isBuffer(carrier.body) || typeof carrier.body === 'string') return { available: true, value: parse(carrier.body.toString()) };
     return { available: true, value: carrier.body };

@@ -76,6 +76,40 @@ describe.each([
     expect((await request(app).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(prompt)).status).toBe(200);
   });
 
+  it('resources/read: every spelling of a guarded URI needs its scopes, as the SDK reads new URL(uri).href', async () => {
+    const { app, reached } = mcpApp({}, { json });
+    for (const uri of ['FILE:///secret.txt', 'file://localhost/secret.txt', 'file:///x/../secret.txt', 'file:///%2e/secret.txt']) {
+      const read = { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri } };
+      const res = await request(app).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(read);
+      expect([uri, res.status]).toEqual([uri, 403]);
+      expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('files:write');
+    }
+    // A URI nobody can parse needs every scope listed for resources/read (the SDK refuses it anyway).
+    const unparsable = { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'not a uri' } };
+    expect((await request(app).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(unparsable)).status).toBe(403);
+    expect(reached).toEqual([]);
+  });
+
+  it('a POST body that is not JSON is refused (415) before any handler: it could carry a tools/call to a looser handler', async () => {
+    const { app, reached } = mcpApp({}, { json });
+    const body = JSON.stringify(call('delete_repo'));
+    for (const type of ['text/plain', 'text/plain; x=application/json', 'application/x-www-form-urlencoded']) {
+      const res = await request(app).post('/mcp').set('Authorization', `Bearer ${tools}`).set('Content-Type', type).send(body);
+      expect([type, res.status]).toEqual([type, 415]);
+    }
+    expect(reached).toEqual([]);
+  });
+
+  it('a body a parser already parsed, whatever its content type, decides the scopes (express.json({ type: "*/*" }))', async () => {
+    const a = express();
+    a.use(express.json({ type: '*/*' }));
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
+    a.post('/mcp', (_req, res) => res.json({ reached: true }));
+    const res = await request(a).post('/mcp').set('Authorization', `Bearer ${tools}`).set('Content-Type', 'text/plain').send(JSON.stringify(call('delete_repo')));
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('mcp:admin');
+  });
+
   it('S-18 S-19: a batch needs the union, all of it in one challenge with the mount scopes', async () => {
     const { app, reached } = mcpApp({ requiredScopes: ['mcp:tools'] }, { json });
     const batch = [call('read_file', 1), call('delete_repo', 2), { jsonrpc: '2.0', method: 'notifications/initialized' }];
