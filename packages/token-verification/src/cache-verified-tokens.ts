@@ -6,6 +6,7 @@ import type { AuthInfo, TokenVerifier } from './auth-info.js';
 import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError } from './errors.js';
 import type { createJwtVerifier } from './jwt-verifier.js';
+import { freezeAuthInfo, withToken } from './claims.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
 import { abortable, SingleFlight } from './single-flight.js';
 
@@ -43,17 +44,19 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
     if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
     const key = tokenHash(token);
     const cached = cache.get(key, now());
-    if (cached) return { ...cached, token };
+    if (cached) return withToken(cached, token);
     const info = await abortable(
       flight.run(key, async () => {
         // The inner call is shared: one caller's abort must not fail the others, so it gets no signal.
-        const { token: _token, ...result } = await verifier(token);
+        const { token: _token, ...fresh } = await verifier(token);
+        // Shared by every later hit: a copy of what the inner verifier returned, made immutable.
+        const result = freezeAuthInfo({ ...fresh, scopes: [...fresh.scopes], claims: structuredClone(fresh.claims) });
         const expiresAt = Math.min(result.expiresAt ?? Infinity, now() + maxTtl);
         if (expiresAt > now()) cache.set(key, result, expiresAt);
         return result;
       }),
       context?.signal,
     );
-    return { ...info, token };
+    return withToken(info, token);
   };
 }

@@ -1,5 +1,38 @@
 /** Internal: builds an `AuthInfo` from verified claims, the same way for JWTs and introspection. */
 import type { AuthInfo } from './auth-info.js';
+import { InvalidTokenError } from './errors.js';
+
+/**
+ * A token bound to a key (`cnf`: DPoP `jkt`, mTLS `x5t#S256`) is only valid with proof of that key
+ * (RFC 9449 §7.2, RFC 8705 §3). Presented as a plain Bearer token it is refused, unless the caller
+ * checks the proof itself and says so.
+ */
+export function assertNotSenderConstrained(claims: Readonly<Record<string, unknown>>, accepted: boolean): void {
+  if (!accepted && claims['cnf'] !== undefined) {
+    throw new InvalidTokenError('The access token is bound to a key (cnf) and cannot be used as a Bearer token');
+  }
+}
+
+/**
+ * An `AuthInfo` that a cache hands out again and again: claims and scopes are frozen, so a handler
+ * that edits `req.auth` cannot change what the next request with the same token is granted.
+ */
+export function freezeAuthInfo<T extends Omit<AuthInfo, 'token'>>(info: T): T {
+  deepFreeze(info.claims);
+  Object.freeze(info.scopes);
+  return info;
+}
+
+/** One use of a cached result: with the token, and its own `resource` URL (a URL cannot be frozen). */
+export function withToken(info: Omit<AuthInfo, 'token'>, token: string): AuthInfo {
+  return info.resource === undefined ? { ...info, token } : { ...info, resource: new URL(info.resource.href), token };
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const item of Object.values(value)) deepFreeze(item);
+}
 
 export function authInfoFromClaims(
   token: string,

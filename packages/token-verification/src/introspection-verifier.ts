@@ -17,7 +17,7 @@ import type { CryptoKey } from 'jose';
 import type { AuthInfo, TokenVerifier } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
-import { authInfoFromClaims, matchAudience } from './claims.js';
+import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withToken } from './claims.js';
 import { clockFrom, endpointUrl, fetchOption, identifier, identifiers, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
@@ -70,6 +70,11 @@ export interface IntrospectionVerifierOptions {
   readonly scopeClaims?: ScopeClaims;
   /** Seconds of leeway for `exp`/`nbf` in the response. Default 5. */
   readonly clockTolerance?: number;
+  /**
+   * Accept tokens bound to a key (`cnf` in the response, RFC 9449 / RFC 8705). Default `false`:
+   * presented as plain Bearer tokens they are refused; set it only where the proof is checked.
+   */
+  readonly acceptSenderConstrained?: boolean;
   /** `fetch` for metadata and introspection requests. Default global `fetch`. */
   readonly fetch?: typeof fetch;
   /** Milliseconds before a request is abandoned (→ 503). Default 5000. */
@@ -124,6 +129,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
   const maxResponseBytes = positiveNumber(options.maxResponseBytes, 'maxResponseBytes', 64 * 1024, { integer: true });
   const now = clockFrom(options.currentDate);
   const readScopes = scopeReader(options.scopeClaims);
+  const acceptSenderConstrained = options.acceptSenderConstrained === true;
   const cacheOptions = options.cache === undefined ? {} : options.cache;
   if (cacheOptions !== false && (typeof cacheOptions !== 'object' || cacheOptions === null)) {
     throw new ConfigurationError('ERR_INVALID_OPTION', '"cache" must be { maxEntries?, maxTtl? } or false');
@@ -165,7 +171,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
     } catch (cause) {
       throw new VerifierUnavailableError('The introspection endpoint answered with something that is not an introspection response', { cause });
     }
-    const info = checkResponse(claims, { audiences, issuer, now: now(), clockTolerance, readScopes });
+    const info = checkResponse(claims, { audiences, issuer, now: now(), clockTolerance, readScopes, acceptSenderConstrained });
     if (cache) {
       const expiresAt = Math.min(info.expiresAt ?? Infinity, now() + maxTtl);
       cache.set(tokenHash(token), info, expiresAt);
@@ -178,12 +184,12 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
     if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
     const key = tokenHash(token);
     const cached = cache?.get(key, now());
-    if (cached) return { ...cached, token };
+    if (cached) return withToken(cached, token);
     const info = await abortable(
       flight.run(key, () => introspect(token)),
       context?.signal,
     );
-    return { ...info, token };
+    return withToken(info, token);
   };
 }
 
@@ -257,6 +263,7 @@ export function checkResponse(
     readonly now: number;
     readonly clockTolerance: number;
     readonly readScopes: (claims: Readonly<Record<string, unknown>>) => string[];
+    readonly acceptSenderConstrained?: boolean;
   },
 ): CachedInfo {
   if (claims['active'] !== true) throw new InvalidTokenError('The access token is not active');
@@ -276,6 +283,7 @@ export function checkResponse(
   if (context.issuer !== undefined && claims['iss'] !== context.issuer) {
     throw new InvalidTokenError('The access token was issued by another issuer ("iss")');
   }
-  const { token: _token, ...info } = authInfoFromClaims('', claims, resource, context.readScopes);
+  assertNotSenderConstrained(claims, context.acceptSenderConstrained === true);
+  const { token: _token, ...info } = freezeAuthInfo(authInfoFromClaims('', claims, resource, context.readScopes));
   return info;
 }

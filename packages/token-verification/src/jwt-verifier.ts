@@ -5,7 +5,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPaylo
 import type { AuthInfo, TokenVerifier } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
-import { authInfoFromClaims, matchAudience } from './claims.js';
+import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withToken } from './claims.js';
 import {
   clockFrom,
   endpointUrl,
@@ -90,6 +90,11 @@ export interface JwtVerifierBaseOptions {
    * cached; the raw token is never stored (keys are SHA-256 hashes, S-22).
    */
   readonly cache?: JwtCacheOptions | false;
+  /**
+   * Accept tokens bound to a key (`cnf`, RFC 9449 DPoP / RFC 8705 mTLS). Default `false`: presented
+   * as plain Bearer tokens they are refused; set it only where the proof of possession is checked.
+   */
+  readonly acceptSenderConstrained?: boolean;
 }
 
 /** Bounds of the verified-token cache of {@link createJwtVerifier}. */
@@ -192,6 +197,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   }
 
   const strict = options.requireRfc9068 === true;
+  const acceptSenderConstrained = options.acceptSenderConstrained === true;
   const verifyOptions: JWTVerifyOptions = {
     issuer,
     audience: audiences,
@@ -247,7 +253,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     if (typeof payload['iat'] === 'number' && payload['iat'] > now() + clockTolerance) {
       throw new InvalidTokenError('The access token was issued in the future ("iat")');
     }
-    const { token: _token, ...info } = authInfoFromClaims(token, payload, matchAudience(payload['aud'], audiences)!, readScopes);
+    assertNotSenderConstrained(payload, acceptSenderConstrained);
+    const { token: _token, ...info } = freezeAuthInfo(authInfoFromClaims(token, payload, matchAudience(payload['aud'], audiences)!, readScopes));
     return { info, fingerprint };
   };
 
@@ -258,7 +265,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     // The cheap refusal of what cannot be a JWS at all (jose's own first check, without its
     // exception and our wrapping of it).
     if (!isCompactShape(token)) throw new InvalidTokenError('The access token is malformed: Invalid Compact JWS');
-    if (cache === undefined) return { ...(await verifyFresh(token)).info, token };
+    if (cache === undefined) return withToken((await verifyFresh(token)).info, token);
 
     const hash = tokenHash(token);
     const hit = cache.get(hash, now());
@@ -266,7 +273,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     if (hit !== undefined) {
       // Synchronous while the key set is fresh: the hot path takes no extra promise.
       const known = hit.fingerprint === undefined || keyStillKnown === undefined ? true : keyStillKnown(hit.fingerprint);
-      if (known === true || (known !== false && (await known))) return { ...hit.info, token };
+      if (known === true || (known !== false && (await known))) return withToken(hit.info, token);
     }
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
@@ -278,7 +285,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       }),
       context?.signal,
     );
-    return { ...verified.info, token };
+    return withToken(verified.info, token);
   };
 }
 
