@@ -123,7 +123,10 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   // rather than parse two URLs per request.
   let matchedResource: string | undefined;
   const forThisResource = (auth: AuthInfo): boolean => {
-    if (audience === undefined || auth.resource === undefined) return true;
+    if (audience === undefined) return true;
+    // S-11: a verifier that names no resource must at least carry the audience it checked; a token
+    // whose audience cannot be seen at all is refused rather than taken on trust.
+    if (auth.resource === undefined) return audienceClaimNames(auth.claims?.['aud'], audience);
     const href = auth.resource.href;
     if (href === matchedResource) return true;
     if (!sameResource(auth.resource, audience)) return false;
@@ -208,6 +211,12 @@ async function operationsOfRequest(req: IncomingMessage, maxBodyBytes: number): 
   const operations = operationsOf(body.value);
   if (fromHeaders) assertHeadersMatch(fromHeaders, body.value, operations);
   return operations;
+}
+
+/** Whether an `aud` claim (string or array, RFC 7519 §4.1.3) names `audience`. */
+function audienceClaimNames(aud: unknown, audience: string): boolean {
+  const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  return values.some((value) => typeof value === 'string' && (value === audience || sameResource(value, audience)));
 }
 
 function union(a: readonly string[], b: readonly string[]): readonly string[] {

@@ -50,7 +50,9 @@ export function sendBearerError(res: ServerResponse, error: TokenVerificationErr
   if (error instanceof VerifierUnavailableError) {
     res.setHeader('retry-after', String(Math.max(0, Math.ceil(error.retryAfter))));
     exposeHeaders(res, ['Retry-After']);
-    res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: description }));
+    // The upstream detail (which endpoint, our own client credentials failing) is for operators, in
+    // the error's message and cause; an unauthenticated caller learns only that it should retry.
+    res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The authorization server cannot be reached; try again later' }));
     return;
   }
   const scope =

@@ -137,6 +137,21 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect(res.body.error_description).toMatch(/another resource/);
   });
 
+  it('S-11: a verifier result with no resource is judged by its aud claim, and refused when it has none', async () => {
+    const token = await fx.token('mcp:tools');
+    const withAud = (aud: unknown): TokenVerifier => async (t) => {
+      const { resource: _resource, ...info } = await fx.verifier(t);
+      return { ...info, claims: aud === undefined ? {} : { aud } };
+    };
+    const status = async (aud: unknown) =>
+      (await request(app({ verifier: withAud(aud) })).post('/mcp').set('Authorization', `Bearer ${token}`)).status;
+    expect(await status(JWT_RESOURCE)).toBe(200);
+    expect(await status(['https://other.example/api', JWT_RESOURCE])).toBe(200);
+    expect(await status('other-api')).toBe(401);
+    expect(await status(['https://elsewhere.example/mcp'])).toBe(401);
+    expect(await status(undefined)).toBe(401);
+  });
+
   it('S-26: a token in the query string is never accepted: 400 invalid_request, even with a valid header', async () => {
     const token = await fx.token('mcp:tools');
     for (const req of [
@@ -216,16 +231,17 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect(res.body.error).toBe('insufficient_scope');
   });
 
-  it('S-15 S-24: 503 + Retry-After when the verifier is unavailable, never 401', async () => {
+  it('S-15 S-24: 503 + Retry-After when the verifier is unavailable, never 401, with no upstream detail for the caller', async () => {
     const down: TokenVerifier = async () => {
-      throw new VerifierUnavailableError('The authorization server is unreachable', { retryAfter: 7 });
+      throw new VerifierUnavailableError('Introspection at https://as.internal/introspect refused our credentials: invalid_client', { retryAfter: 7 });
     };
     const res = await request(app({ verifier: down })).post('/mcp').set('Authorization', 'Bearer abc');
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('7');
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['www-authenticate']).toBeUndefined();
-    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The authorization server is unreachable' });
+    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The authorization server cannot be reached; try again later' });
+    expect(res.text).not.toMatch(/as\.internal|invalid_client/);
   });
 
   it('503 + Retry-After when the real verifier cannot reach the JWKS (a down AS never logs users out)', async () => {
