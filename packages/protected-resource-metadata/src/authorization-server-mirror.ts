@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigurationError } from '@portcullis/token-verification';
 import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
+import { exactIssuer } from './protected-resource.js';
 import { parseConfiguredUrl } from './urls.js';
 
 /** Options of {@link authorizationServerMetadataMirror}. */
@@ -31,7 +32,7 @@ const MIRROR_PATH = '/.well-known/oauth-authorization-server';
  */
 export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {
   const issuerUrl = parseConfiguredUrl(options?.issuer, 'issuer', { noQuery: true });
-  const issuer = issuerUrl.pathname === '/' ? issuerUrl.origin : issuerUrl.href;
+  const issuer = exactIssuer(options.issuer, issuerUrl);
   const maxAge = options.maxAge ?? 300;
   const timeout = options.timeout ?? 5000;
   if (!Number.isFinite(maxAge) || maxAge < 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'maxAge must be a number of seconds ≥ 0');

@@ -120,7 +120,7 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
     );
   }
   const authorizationServers = options.authorizationServers.map((issuer, i) =>
-    canonicalIssuer(parseConfiguredUrl(issuer, `authorizationServers[${i}]`, { noQuery: true })),
+    exactIssuer(issuer, parseConfiguredUrl(issuer, `authorizationServers[${i}]`, { noQuery: true })),
   );
 
   const scopesSupported =
@@ -178,9 +178,13 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
   });
 }
 
-/** Issuer identifiers are compared as strings (RFC 8414 §3.3): drop only the bare `/` path. */
-function canonicalIssuer(url: URL): string {
-  return url.pathname === '/' ? url.origin : url.href;
+/**
+ * Issuer identifiers are compared as strings, with no normalisation (RFC 8414 §3.3, C-08): a client
+ * checks the AS metadata's `issuer` against exactly what we publish, so a configured string is
+ * published as written (`https://tenant.example/` keeps its slash); a `URL` object as its `href`.
+ */
+export function exactIssuer(configured: unknown, parsed: URL): string {
+  return typeof configured === 'string' ? configured : parsed.href;
 }
 
 function camel(snake: string): string {

@@ -47,6 +47,14 @@ describe('defineProtectedResource', () => {
     expect(Object.isFrozen(r.document.authorization_servers)).toBe(true);
   });
 
+  it('C-08 RFC 8414 §3.3: publishes each issuer exactly as configured, a trailing slash included', () => {
+    const mcp = defineProtectedResource({
+      resource: 'https://mcp.example.com/mcp',
+      authorizationServers: ['https://tenant.auth.example/', 'https://auth.example.com', 'https://auth.example.com/realms/a'],
+    });
+    expect(mcp.document.authorization_servers).toEqual(['https://tenant.auth.example/', 'https://auth.example.com', 'https://auth.example.com/realms/a']);
+  });
+
   it('allows plain http only for loopback hosts', () => {
     for (const resource of ['http://127.0.0.1:3000/mcp', 'http://localhost:3000/mcp', 'http://[::1]:3000/mcp']) {
       expect(defineProtectedResource({ resource, authorizationServers: ['http://127.0.0.1:9000'] }).resource).toBe(resource);
