@@ -203,6 +203,8 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
     });
     const client = await resolveClient(discovery.authorizationServer, {
       store,
+      account,
+      logger,
       fetch: oauthFetch,
       allowInsecureLoopback: options.allowInsecureLoopback === true,
       ...(options.preRegistered && { preRegistered: options.preRegistered }),

@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { requestOptions, selectTokenEndpointAuthMethod, type ClientCredentials, type ClientPrivateKey } from './client-authentication.js';
 import type { AuthorizationServerMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
+import type { Logger } from './logger.js';
 import { isLoopbackHost, type FetchLike } from './safe-fetch.js';
 import { asStoredClient, clientKey, type StoredClient, type TokenStore } from './token-store.js';
 
@@ -13,7 +14,9 @@ export interface PreRegisteredClient {
   readonly privateKey?: ClientPrivateKey;
   /**
    * The issuer these credentials were issued by (C-18): they are then used with that AS only.
-   * When omitted they are used with whichever AS the server names — set it whenever you know it.
+   * When omitted (discouraged) they are bound to the first AS they are used with — the binding is kept
+   * in the {@link TokenStore} per account and client id — and refused (`client_issuer_mismatch`) for
+   * any other AS afterwards. Set it whenever you know it.
    */
   readonly issuer?: string;
   /** Default: chosen from the AS metadata by {@link selectTokenEndpointAuthMethod}. */
@@ -51,6 +54,34 @@ export interface RegistrationOptions {
   readonly fetch: FetchLike;
   /** See {@link SafeFetchOptions.allowInsecureLoopback}. Default false. */
   readonly allowInsecureLoopback?: boolean;
+  /** The store partition the binding of unbound pre-registered credentials is kept in (C-18). Default `default`. */
+  readonly account?: string;
+  /** Told once when unbound pre-registered credentials are bound to an issuer. */
+  readonly logger?: Logger;
+}
+
+/** The store key of the issuer an unbound pre-registered client was bound to on first use (C-18). */
+export function preRegisteredBindingKey(account: string, clientId: string): string {
+  return `pre-registered-binding ${JSON.stringify([account, clientId])}`;
+}
+
+/**
+ * Binds unbound pre-registered credentials to the first issuer they are used with (C-18): true when
+ * they are (now) bound to `issuer`, false when they are bound to another issuer and must not be sent.
+ */
+async function bindUnbound(client: PreRegisteredClient, issuer: string, options: RegistrationOptions): Promise<boolean> {
+  const key = preRegisteredBindingKey(options.account ?? 'default', client.clientId);
+  const existing = await options.store.get(key);
+  const boundTo = typeof existing?.['issuer'] === 'string' ? existing['issuer'] : undefined;
+  if (boundTo !== undefined) return boundTo === issuer;
+  await options.store.set(key, { issuer, clientId: client.clientId });
+  // Read back: a concurrent first use for another issuer may have won the race.
+  const after = await options.store.get(key);
+  if (after?.['issuer'] !== issuer) return false;
+  options.logger?.warn(
+    `Pre-registered client ${client.clientId} has no issuer; it is now bound to ${issuer} and will be refused for any other authorization server. Set preRegistered[].issuer — unbound credentials are discouraged (C-18)`,
+  );
+  return true;
 }
 
 /** A client ready for the token endpoint. */
@@ -131,12 +162,23 @@ export async function registerClient(
 
 /**
  * Finds or makes the client for this AS, in the C-09 order: pre-registered (bound to this issuer, or
- * unbound) → CIMD when `client_id_metadata_document_supported` → credentials this store already holds
+ * unbound: bound to the first issuer used, C-18) → CIMD when `client_id_metadata_document_supported` → credentials this store already holds
  * for this issuer → RFC 7591 → `registration_unavailable`. Credentials are never reused across issuers (C-18).
  */
 export async function resolveClient(as: AuthorizationServerMetadata, options: RegistrationOptions): Promise<ResolvedClient> {
   const pre = options.preRegistered ?? [];
-  const bound = pre.find((c) => c.issuer === as.issuer) ?? pre.find((c) => c.issuer === undefined);
+  let bound = pre.find((c) => c.issuer === as.issuer);
+  let refusedUnbound: PreRegisteredClient | undefined;
+  if (!bound) {
+    for (const candidate of pre) {
+      if (candidate.issuer !== undefined) continue;
+      if (await bindUnbound(candidate, as.issuer, options)) {
+        bound = candidate;
+        break;
+      }
+      refusedUnbound ??= candidate;
+    }
+  }
   if (bound) {
     return {
       issuer: as.issuer,
@@ -165,6 +207,12 @@ export async function resolveClient(as: AuthorizationServerMetadata, options: Re
     const registered = await registerClient(as, options.clientMetadata, options);
     await options.store.set(clientKey(as.issuer), { ...registered });
     return registered;
+  }
+  if (refusedUnbound) {
+    throw new McpOAuthError(
+      'client_issuer_mismatch',
+      `The pre-registered client ${refusedUnbound.clientId} was bound to another authorization server on first use; refusing to send it to ${as.issuer}, which offers no other registration`,
+    );
   }
   if (pre.length > 0) {
     throw new McpOAuthError('client_issuer_mismatch', `The pre-registered client credentials belong to another authorization server than ${as.issuer}, and it offers no other registration`);

@@ -229,3 +229,30 @@ describe('DPoP only where advertised', () => {
     expect(world.requests.some((r) => r.headers.has('dpop'))).toBe(false);
   });
 });
+
+describe('C-18 unbound pre-registered credentials (client_credentials)', () => {
+  it('are never sent to a second AS named by the server after the first use', async () => {
+    let issuer = AS;
+    const EVIL = 'https://evil.example';
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [issuer] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
+      [`${EVIL}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(EVIL, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
+      [`${AS}/token`]: () => tokenResponse('at-real'),
+      [`${EVIL}/token`]: () => tokenResponse('at-evil'),
+      [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-real'),
+    });
+    const warnings: string[] = [];
+    const client = createOAuthClient({
+      oauthFetch: world.fetch,
+      logger: { warn: (m) => void warnings.push(m) },
+      grant: { type: 'client_credentials' },
+      preRegistered: [{ clientId: 'svc', clientSecret: 'S3cr3t-for-the-real-AS' }],
+    });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+    expect(warnings.some((w) => w.includes('discouraged'))).toBe(true);
+    issuer = EVIL;
+    await expect(client.context(`${MCP}/mcp`, undefined, { refresh: true })).rejects.toMatchObject({ code: 'client_issuer_mismatch' });
+    expect(world.to(`${EVIL}/token`)).toHaveLength(0);
+  });
+});

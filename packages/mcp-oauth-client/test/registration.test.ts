@@ -94,4 +94,52 @@ describe('registration', () => {
       oauthError: 'invalid_redirect_uri',
     });
   });
+
+  describe('C-18 unbound pre-registered credentials are bound to the first issuer they are used with', () => {
+    const noReg = (issuer: string) => as(issuer, { registration_endpoint: undefined });
+    const logger = () => {
+      const warnings: string[] = [];
+      return { warnings, logger: { warn: (m: string) => void warnings.push(m) } };
+    };
+
+    it('binds on first use (with a warning), then refuses another issuer with client_issuer_mismatch', async () => {
+      const store = createMemoryStore();
+      const { warnings, logger: log } = logger();
+      const fetch = registrar().fetch;
+      const preRegistered = [{ clientId: 'svc', clientSecret: 'secret-for-a' }];
+      const first = await resolveClient(noReg('https://a.example'), { store, fetch, preRegistered, logger: log });
+      expect(first).toMatchObject({ clientId: 'svc', clientSecret: 'secret-for-a', issuer: 'https://a.example', source: 'pre-registered' });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/discouraged/);
+      expect(warnings[0]).not.toContain('secret-for-a');
+      // Same issuer again: still used, no second warning.
+      await expect(resolveClient(noReg('https://a.example'), { store, fetch, preRegistered, logger: log })).resolves.toMatchObject({ clientId: 'svc' });
+      expect(warnings).toHaveLength(1);
+      // A hostile PRM naming another AS: the secret is never handed out for it.
+      await expect(resolveClient(noReg('https://evil.example'), { store, fetch, preRegistered, logger: log })).rejects.toMatchObject({ code: 'client_issuer_mismatch' });
+    });
+
+    it('the binding is persisted in the store (a new process with the same store refuses too), per account', async () => {
+      const store = createMemoryStore();
+      const fetch = registrar().fetch;
+      const preRegistered = [{ clientId: 'svc', clientSecret: 's' }];
+      await resolveClient(noReg('https://a.example'), { store, fetch, preRegistered, account: 'alice' });
+      await expect(resolveClient(noReg('https://evil.example'), { store, fetch, preRegistered: [{ clientId: 'svc', clientSecret: 's' }], account: 'alice' })).rejects.toMatchObject({
+        code: 'client_issuer_mismatch',
+      });
+      // Another account has its own binding.
+      await expect(resolveClient(noReg('https://b.example'), { store, fetch, preRegistered, account: 'bob' })).resolves.toMatchObject({ issuer: 'https://b.example', clientId: 'svc' });
+    });
+
+    it('an AS that offers registration gets a dynamic client instead, never the bound credentials', async () => {
+      const store = createMemoryStore();
+      const { fetch, bodies } = registrar();
+      const preRegistered = [{ clientId: 'svc', clientSecret: 's' }];
+      await resolveClient(noReg('https://a.example'), { store, fetch, preRegistered });
+      const other = await resolveClient(as('https://b.example'), { store, fetch, preRegistered, clientMetadata: metadata });
+      expect(other).toMatchObject({ source: 'dynamic', clientId: 'client-1-b.example' });
+      expect(other).not.toHaveProperty('clientSecret');
+      expect(bodies).toHaveLength(1);
+    });
+  });
 });
