@@ -247,7 +247,16 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   });
 
   async function tokensFor(ctx: ServerContext, rejected?: string): Promise<StoredTokens | undefined> {
-    return lifecycle.ensureFresh(ctx.tokensKey, (current) => refreshTokens(tokenContext(ctx), current.refreshToken!), rejected);
+    return lifecycle.ensureFresh(
+      ctx.tokensKey,
+      async (current) => {
+        const refreshed = await refreshTokens(tokenContext(ctx), current.refreshToken!);
+        // C-22: a refresh response without `scope` means the scope is unchanged (RFC 6749 §5.1) — keep it,
+        // so a later step-up still asks for everything already granted.
+        return refreshed.scope === undefined && current.scope !== undefined ? { ...refreshed, scope: current.scope } : refreshed;
+      },
+      rejected,
+    );
   }
 
   async function startWith(ctx: ServerContext, scopes: readonly string[] | undefined): Promise<{ authorizationUrl: URL; state: string }> {
