@@ -4,6 +4,11 @@ import { createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from 
 import type { PreRegisteredClient } from './registration.js';
 import type { StoredTokens } from './token-store.js';
 
+/** How long a step-up that hit its limit is remembered, failing at once meanwhile (C-24, C-52). */
+const STEP_UP_FAILURE_TTL_MS = 5 * 60_000;
+/** At most this many remembered step-up failures. */
+const STEP_UP_FAILURE_MAX = 256;
+
 /** Per-request state of {@link oauthStrategy}. */
 export interface OAuthStrategyState {
   /** The tokens the request is sent with; undefined before the first authorization. */
@@ -31,8 +36,18 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
   const client = 'handleChallenge' in clientOrOptions ? clientOrOptions : createOAuthClient(clientOrOptions);
   const maxStepUps = client.options.maxStepUps ?? 2;
   const maxUnauthorized = client.options.maxUnauthorizedRetries ?? 2;
+  const now = client.options.now ?? Date.now;
   // Step-ups are capped per operation across requests (C-24), so the count outlives one request.
   const stepUps = new Map<string, number>();
+  // C-24 C-52: a (resource, operation, challenged scopes) that exhausted its step-ups fails at once for a
+  // while, instead of prompting the user again on every new request. Bounded, oldest evicted first.
+  const exhausted = new Map<string, number>();
+  const remember = (key: string) => {
+    exhausted.delete(key);
+    exhausted.set(key, now() + STEP_UP_FAILURE_TTL_MS);
+    while (exhausted.size > STEP_UP_FAILURE_MAX) exhausted.delete(exhausted.keys().next().value!);
+  };
+  const counterKey = (serverUrl: string, operation: string) => JSON.stringify([serverUrl, operation]);
 
   return {
     client,
@@ -46,7 +61,7 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
     },
     onResponse(response, request) {
       client.rememberDpopNonce(request.url, response.headers.get('dpop-nonce'));
-      if (response.ok) stepUps.delete(request.operation);
+      if (response.ok) stepUps.delete(counterKey(request.serverUrl, request.operation));
     },
     async onChallenge({ status, challenge, request }, state) {
       const { serverUrl, operation } = request;
@@ -61,15 +76,25 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
         return { action: 'retry', state: { tokens, unauthorized: state.unauthorized + 1 } };
       }
       if (challenge?.error !== 'insufficient_scope') return { action: 'fail' };
-      const attempts = stepUps.get(operation) ?? 0;
+      const counter = counterKey(serverUrl, operation);
+      const failureKey = JSON.stringify([serverUrl, operation, [...new Set(challenge.scopes ?? [])].sort()]);
+      const until = exhausted.get(failureKey);
+      if (until !== undefined) {
+        if (now() < until) {
+          return { action: 'fail', error: new McpOAuthError('step_up_limit', `Stepping up scopes for ${operation} failed recently; not asking again yet`, { status: 403 }) };
+        }
+        exhausted.delete(failureKey);
+      }
+      const attempts = stepUps.get(counter) ?? 0;
       // Re-authorizing for scopes the token already holds cannot help: stop instead of looping (C-24, C-52).
       const held = new Set((state.tokens?.scope ?? '').split(' ').filter(Boolean));
       const futile = state.tokens !== undefined && challenge.scopes !== undefined && challenge.scopes.length > 0 && challenge.scopes.every((s) => held.has(s));
       if (attempts >= maxStepUps || futile) {
-        stepUps.delete(operation);
+        stepUps.delete(counter);
+        remember(failureKey);
         return { action: 'fail', error: new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts`, { status: 403 }) };
       }
-      stepUps.set(operation, attempts + 1);
+      stepUps.set(counter, attempts + 1);
       const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
       return { action: 'retry', state: { ...state, tokens } };
     },

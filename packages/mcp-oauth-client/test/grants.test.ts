@@ -256,3 +256,35 @@ describe('C-18 unbound pre-registered credentials (client_credentials)', () => {
     expect(world.to(`${EVIL}/token`)).toHaveLength(0);
   });
 });
+
+describe('C-24 C-52 remembered step-up failures', () => {
+  it('a new request for the same operation and scopes fails at once with step_up_limit, until the failure expires', async () => {
+    let clock = 1_000_000;
+    let issued = 0;
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(AS, { scopes_supported: ['read'] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/register`]: () => Response.json({ client_id: 'dyn' }, { status: 201 }),
+      [`${AS}/authorize`]: (r) => new Response(null, { status: 302, headers: { location: `http://127.0.0.1:9/cb?code=c&state=${r.url.searchParams.get('state')}` } }),
+      [`${AS}/token`]: () => tokenResponse(`at-${++issued}`, { scope: 'read', expires_in: 36_000 }),
+      [`${MCP}/mcp`]: (r) =>
+        r.headers.get('authorization')
+          ? new Response(null, { status: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' } })
+          : new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } }),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, now: () => clock, redirectUri: 'http://127.0.0.1:9/cb', authorizationHandler: createHeadlessAuthorizationHandler(), maxStepUps: 2 });
+    const authed = withOAuth(world.fetch, client);
+    const call = () => authed(`${MCP}/mcp`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}' });
+    await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
+    const prompts = world.to(`${AS}/authorize`).length;
+    expect(prompts).toBe(3);
+    // Again, twice: no new authorization prompt, an immediate step_up_limit.
+    await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
+    await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
+    expect(world.to(`${AS}/authorize`)).toHaveLength(prompts);
+    // After five minutes the step-up is tried again (and capped again).
+    clock += 5 * 60_000 + 1;
+    await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
+    expect(world.to(`${AS}/authorize`)).toHaveLength(prompts + 2);
+  });
+});
