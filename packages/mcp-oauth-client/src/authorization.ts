@@ -152,17 +152,31 @@ function tokenOptions(context: TokenRequestContext, extra: Record<string, string
   };
 }
 
-/** Maps a token-endpoint failure to {@link McpOAuthError} without echoing anything token-like. */
+/**
+ * Maps a token-endpoint failure to {@link McpOAuthError} without echoing anything token-like.
+ * oauth4webapi attaches the parsed response to its errors (`cause.body`), and a malformed success
+ * response still holds the tokens: the cause kept here is a copy with its name, message and code only.
+ */
 export function tokenError(code: 'token_request_failed' | 'refresh_failed', what: string, error: unknown): McpOAuthError {
   if (error instanceof McpOAuthError) return error;
   if (error instanceof oauth.ResponseBodyError) {
     return new McpOAuthError(code, `${what} was refused: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`, {
-      cause: error,
+      cause: scrubbed(error),
       oauthError: error.error,
       status: error.status,
     });
   }
-  return new McpOAuthError(code, `${what} failed: ${error instanceof Error ? error.message : 'unknown error'}`, { cause: error });
+  return new McpOAuthError(code, `${what} failed: ${error instanceof Error ? error.message : 'unknown error'}`, { cause: scrubbed(error) });
+}
+
+/** An error's name, message and code, without its `cause` (which may hold a token response). */
+function scrubbed(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  const errorCode = (error as { code?: unknown }).code;
+  if (typeof errorCode === 'string') Object.assign(copy, { code: errorCode });
+  return copy;
 }
 
 /** Retries once when the AS asks for a DPoP nonce (RFC 9449 §8); the handle has remembered it. */

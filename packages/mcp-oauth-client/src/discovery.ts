@@ -42,7 +42,7 @@ function parseHttpUrl(value: string): URL | undefined {
  */
 function assertNoLoopbackPivot(target: URL, serverUrl: URL, what: string): void {
   if (isLoopbackHost(target) && !isLoopbackHost(serverUrl)) {
-    throw new McpOAuthError('ssrf_blocked', `Refusing ${what} on a loopback host (${target.origin}) named by the non-loopback server ${serverUrl.origin}`);
+    throw new McpOAuthError('ssrf_blocked', `Refusing ${what} on a loopback host (${target.origin}) named by the non-loopback ${serverUrl.origin}`);
   }
 }
 
@@ -168,8 +168,29 @@ export function validateAuthorizationServerMetadata(issuer: string, json: unknow
       throw new McpOAuthError('invalid_metadata', `Authorization server metadata "${field}" is not a string`);
     }
   }
+  // Every endpoint the client may call or open: a remote AS cannot point it at this machine.
+  const issuerUrl = URL.parse(issuer);
+  if (issuerUrl) {
+    for (const field of ENDPOINT_FIELDS) {
+      const value = (metadata as Record<string, unknown>)[field];
+      const endpoint = typeof value === 'string' ? URL.parse(value) : null;
+      if (endpoint) assertNoLoopbackPivot(endpoint, issuerUrl, `the ${field}`);
+    }
+  }
   return metadata;
 }
+
+const ENDPOINT_FIELDS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'registration_endpoint',
+  'jwks_uri',
+  'introspection_endpoint',
+  'revocation_endpoint',
+  'pushed_authorization_request_endpoint',
+  'device_authorization_endpoint',
+  'userinfo_endpoint',
+] as const;
 
 /** Fetches and validates the AS metadata of `issuer` from the first URL of the MCP order that answers 200 (C-06…C-08). */
 export async function discoverAuthorizationServer(issuer: string, options: DiscoveryOptions): Promise<AuthorizationServerMetadata> {

@@ -60,7 +60,8 @@ export async function requestIdJag(request: IdJagRequest): Promise<string> {
   } else {
     body.set('client_id', request.idpClient.clientId);
   }
-  const response = await request.fetch(request.idpTokenEndpoint, { method: 'POST', headers, body: body.toString() });
+  // Never followed: a redirect would re-post the user's ID token (subject_token) elsewhere.
+  const response = await request.fetch(request.idpTokenEndpoint, { method: 'POST', headers, body: body.toString(), redirect: 'manual' });
   let json: Record<string, unknown> | undefined;
   try {
     json = (await response.json()) as Record<string, unknown>;

@@ -167,11 +167,19 @@ export const nodeTransport: SafeFetchTransport = (req) =>
       });
       res.on('end', () => {
         ended = true;
-        const responseHeaders = new Headers();
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-        const status = res.statusCode ?? 500;
-        const nullBody = status === 204 || status === 205 || status === 304;
-        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }));
+        // A hostile peer chooses the status line and headers: anything `Response` refuses (a status
+        // of 999, a header value it will not take) must reject this fetch, never throw in the
+        // event handler, where it would crash the process or leave the promise pending.
+        try {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 599) throw new Error(`HTTP status ${status} is outside 200-599`);
+          const responseHeaders = new Headers();
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const nullBody = status === 204 || status === 205 || status === 304;
+          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }));
+        } catch (cause) {
+          reject(new McpOAuthError('fetch_failed', `Response from ${req.url.origin} is not valid HTTP`, { cause }));
+        }
       });
     });
     outgoing.on('error', reject);
@@ -220,7 +228,18 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
       if (init.redirect === 'manual' || ![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
       if (init.redirect === 'error') throw new McpOAuthError('fetch_failed', `Unexpected redirect from ${url.origin}${url.pathname}`);
       if (hop >= maxRedirects) throw new McpOAuthError('fetch_failed', `Too many redirects fetching ${url.origin}${url.pathname}`);
-      const next = new URL(location, url);
+      const next = URL.parse(location, url.href);
+      if (!next) throw new McpOAuthError('fetch_failed', `Redirect from ${url.origin}${url.pathname} to an invalid location`);
+      // allowInsecureLoopback is for servers on this machine: a remote server may not bounce the
+      // client onto it (C-44, C-45).
+      if (isLoopbackHost(next) && !isLoopbackHost(url)) {
+        throw new McpOAuthError('ssrf_blocked', `Refusing a redirect from ${url.origin} to the loopback host ${next.origin}`);
+      }
+      const keepsBody = response.status === 307 || response.status === 308;
+      // A body (a token request's grant, an ID token) is never re-sent to another origin.
+      if (keepsBody && body !== undefined && next.origin !== url.origin) {
+        throw new McpOAuthError('fetch_failed', `Refusing to re-send a request body from ${url.origin} to ${next.origin} (HTTP ${response.status})`);
+      }
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
         method = 'GET';
         body = undefined;

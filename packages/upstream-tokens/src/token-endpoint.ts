@@ -102,7 +102,9 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
   let label: string;
   if (options.tokenEndpoint !== undefined) {
     const endpoint = parseUrl(options.tokenEndpoint, 'tokenEndpoint', allowInsecureHttp);
-    const issuer = options.issuer === undefined ? endpoint.origin : parseUrl(options.issuer, 'issuer', allowInsecureHttp).href.replace(/\/$/, '');
+    // Verbatim: it becomes the private_key_jwt audience, and issuers are compared as strings (RFC 8414 §3.3).
+    const parsedIssuer = options.issuer === undefined ? undefined : parseUrl(options.issuer, 'issuer', allowInsecureHttp);
+    const issuer = parsedIssuer === undefined ? endpoint.origin : typeof options.issuer === 'string' ? options.issuer : parsedIssuer.href;
     const as: oauth.AuthorizationServer = { issuer, token_endpoint: endpoint.href };
     authorizationServer = async () => as;
     label = endpoint.href;
@@ -149,10 +151,23 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
       } catch (error) {
         if (error instanceof oauth.ResponseBodyError) {
           // Only the OAuth error code goes in the message; the description is the AS's text, kept in `cause`.
-          throw new UpstreamTokenError('token_request_refused', `${as.token_endpoint} refused the ${grantType} grant: ${error.error}`, { cause: error, oauthError: error.error, status: error.status });
+          throw new UpstreamTokenError('token_request_refused', `${as.token_endpoint} refused the ${grantType} grant: ${error.error}`, { cause: scrubbed(error), oauthError: error.error, status: error.status });
         }
-        throw new UpstreamTokenError('invalid_token_response', `${as.token_endpoint} answered the ${grantType} grant with an invalid response`, { cause: error, status: response.status });
+        throw new UpstreamTokenError('invalid_token_response', `${as.token_endpoint} answered the ${grantType} grant with an invalid response`, { cause: scrubbed(error), status: response.status });
       }
     },
   };
+}
+
+/**
+ * An oauth4webapi error's name, message and code without its `cause`: that holds the parsed token
+ * response (`cause.body`), tokens included, which must never reach a log through `console.error(err)`.
+ */
+function scrubbed(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
 }

@@ -1,0 +1,54 @@
+// The token-endpoint edge: what is sent for client authentication, and what a failure keeps.
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
+import { createTestKey, startLocalServer, type LocalServer } from '@portcullis/test-fixtures';
+import { createTokenExchanger, UpstreamTokenError } from '../src/index.js';
+
+let server: LocalServer;
+let lastBody = new URLSearchParams();
+let answer: { status: number; body: unknown } = { status: 400, body: { error: 'invalid_grant' } };
+beforeAll(async () => {
+  server = await startLocalServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (raw += chunk));
+    req.on('end', () => {
+      lastBody = new URLSearchParams(raw);
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+    });
+  });
+});
+afterAll(() => server.close());
+
+const subject = { token: 'caller-token' };
+
+describe('the token endpoint of an upstream exchange', () => {
+  it('RFC 8414 §3.3: the private_key_jwt assertion is addressed to the issuer exactly as configured, trailing slash included', async () => {
+    const key = await createTestKey('ES256');
+    const issuer = `${server.url}/`;
+    const exchanger = createTokenExchanger({
+      tokenEndpoint: `${server.url}/token`,
+      issuer,
+      allowInsecureHttp: true,
+      client: { method: 'private_key_jwt', clientId: 'mcp-server', privateKey: key.privateKey, kid: key.kid },
+    });
+    answer = { status: 400, body: { error: 'invalid_grant' } };
+    await expect(exchanger.exchange(subject, { audience: 'https://api.example.com' })).rejects.toBeInstanceOf(UpstreamTokenError);
+    expect(decodeJwt(lastBody.get('client_assertion')!)).toMatchObject({ aud: issuer, iss: 'mcp-server', sub: 'mcp-server' });
+  });
+
+  it('S-22: an invalid token response (tokens included) does not survive in the error or its cause', async () => {
+    const exchanger = createTokenExchanger({
+      tokenEndpoint: `${server.url}/token`,
+      allowInsecureHttp: true,
+      client: { method: 'client_secret_post', clientId: 'mcp-server', clientSecret: 'server-secret-0123456789' },
+    });
+    answer = { status: 200, body: { access_token: 'at-SECRET-1234', token_type: 'Bearer', expires_in: -5, refresh_token: 'rt-SECRET-5678' } };
+    const error = await exchanger.exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'invalid_token_response' });
+    const printed = inspect(error, { depth: 10 });
+    expect(printed).not.toContain('at-SECRET-1234');
+    expect(printed).not.toContain('rt-SECRET-5678');
+  });
+});
