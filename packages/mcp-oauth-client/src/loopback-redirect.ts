@@ -13,13 +13,19 @@ export interface LoopbackRedirectOptions {
   readonly path?: string;
   /** Reject `waitForCallback` with `callback_timeout` after this long, in ms. Default 300 000. */
   readonly timeoutMs?: number;
+  /**
+   * The `state` of the authorization request: only a callback carrying exactly this `state` is taken;
+   * any other request on the path gets 400 and the server keeps listening, so a local process or a web
+   * page hitting the predictable port cannot pre-empt the real callback. Set it whenever you know it.
+   */
+  readonly expectedState?: string;
 }
 
 /** A one-shot loopback redirect receiver. */
 export interface LoopbackRedirectServer {
   /** `http://127.0.0.1:<port><path>`: register this exact URI (C-29). */
   readonly redirectUri: string;
-  /** Resolves with the first callback URL received on the path; the server then closes. */
+  /** Resolves with the first callback URL received on the path (with the expected `state`, when set); the server then closes. */
   waitForCallback(): Promise<URL>;
   close(): Promise<void>;
 }
@@ -28,7 +34,8 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>Signed in</title><p>Au
 
 /**
  * Listens on 127.0.0.1 (never `localhost`, never all interfaces: RFC 8252 §7.3, §8.3) for exactly one
- * callback, answers it with a small page saying the window can be closed, and closes. Other paths get 404.
+ * callback, answers it with a small page saying the window can be closed, and closes. Other paths get 404;
+ * with `expectedState`, callbacks with another (or no) `state` get 400 and the server keeps waiting.
  */
 export async function startLoopbackRedirectServer(options: LoopbackRedirectOptions = {}): Promise<LoopbackRedirectServer> {
   const path = options.path ?? '/callback';
@@ -41,6 +48,10 @@ export async function startLoopbackRedirectServer(options: LoopbackRedirectOptio
     const url = new URL(req.url ?? '/', redirectUri);
     if (done || req.method !== 'GET' || url.pathname !== path) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      return;
+    }
+    if (options.expectedState !== undefined && url.searchParams.get('state') !== options.expectedState) {
+      res.writeHead(400, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('Bad request');
       return;
     }
     done = true;
@@ -130,9 +141,13 @@ export function createLoopbackAuthorizationHandler(options: LoopbackAuthorizatio
     if (redirect.protocol !== 'http:' || redirect.hostname !== '127.0.0.1') {
       throw new McpOAuthError('invalid_options', 'The loopback authorization handler needs a redirectUri of the form http://127.0.0.1:<port>/<path>');
     }
+    // Only the callback of this very authorization request is taken (its `state`, C-30).
+    const expectedState = authorizationUrl.searchParams.get('state');
+    if (!expectedState) throw new McpOAuthError('invalid_options', 'The authorization URL carries no state; the loopback handler cannot tell its callback from any other request');
     const server = await startLoopbackRedirectServer({
       port: Number(redirect.port || 80),
       path: redirect.pathname,
+      expectedState,
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     });
     try {

@@ -79,10 +79,44 @@ describe('createLoopbackAuthorizationHandler', () => {
     const printed: string[] = [];
     const { calls, spawn } = recordingSpawn();
     const handler = createLoopbackAuthorizationHandler({ mode: 'print', logger: { warn: (m) => printed.push(m) }, openBrowserOptions: { spawn } });
-    const pending = handler(new URL('https://as.example/authorize'), { redirectUri, fetch: globalThis.fetch });
+    const pending = handler(new URL('https://as.example/authorize?state=p'), { redirectUri, fetch: globalThis.fetch });
     while (printed.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    await fetch(`${redirectUri}?code=c`);
+    await fetch(`${redirectUri}?code=c&state=p`);
     await pending;
     expect(calls).toHaveLength(0);
+  });
+
+  it('takes only the callback with the authorization request\'s state: others get 400 and the real one still arrives', async () => {
+    const probe = await startLoopbackRedirectServer();
+    const redirectUri = probe.redirectUri;
+    await probe.close().catch(() => undefined);
+    const printed: string[] = [];
+    const handler = createLoopbackAuthorizationHandler({ mode: 'print', logger: { warn: (m) => printed.push(m) }, timeoutMs: 5_000 });
+    const pending = handler(new URL('https://as.example/authorize?state=REAL'), { redirectUri, fetch: globalThis.fetch });
+    while (printed.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // A local process or a web page's no-cors fetch to the predictable port.
+    expect((await fetch(`${redirectUri}?code=junk&state=attacker`)).status).toBe(400);
+    expect((await fetch(`${redirectUri}?code=junk`)).status).toBe(400);
+    expect((await fetch(redirectUri)).status).toBe(400);
+    expect((await fetch(`${redirectUri}?code=good&state=REAL`)).status).toBe(200);
+    expect((await pending).searchParams.get('code')).toBe('good');
+  });
+
+  it('refuses an authorization URL without state', async () => {
+    const handler = createLoopbackAuthorizationHandler({ mode: 'print', logger: { warn: () => undefined } });
+    await expect(handler(new URL('https://as.example/authorize'), { redirectUri: 'http://127.0.0.1:9/cb', fetch: globalThis.fetch })).rejects.toMatchObject({ code: 'invalid_options' });
+  });
+});
+
+describe('startLoopbackRedirectServer expectedState', () => {
+  it('answers 400 to callbacks with another state and keeps listening until the right one or the timeout', async () => {
+    const server = await startLoopbackRedirectServer({ expectedState: 'st', timeoutMs: 2_000 });
+    expect((await fetch(`${server.redirectUri}?code=x&state=other`)).status).toBe(400);
+    expect((await fetch(`${server.redirectUri}?code=ok&state=st`)).status).toBe(200);
+    expect((await server.waitForCallback()).searchParams.get('code')).toBe('ok');
+    await server.close();
+    const idle = await startLoopbackRedirectServer({ expectedState: 'st', timeoutMs: 200 });
+    expect((await fetch(`${idle.redirectUri}?code=x&state=nope`)).status).toBe(400);
+    await expect(idle.waitForCallback()).rejects.toMatchObject({ code: 'callback_timeout' });
   });
 });
