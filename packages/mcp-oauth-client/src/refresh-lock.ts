@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { McpOAuthError } from './errors.js';
@@ -44,38 +44,83 @@ export interface FileLockOptions {
 }
 
 /**
- * A cross-process {@link RefreshLock} built on exclusive file creation (`open(…, 'wx')`), which is
- * atomic on local file systems. One file per key (its SHA-256), removed on release.
+ * A cross-process {@link RefreshLock} built on exclusive file creation, atomic on local file systems:
+ * the lock file (one per key, its SHA-256) is written complete under a temporary name and hard-linked
+ * into place (`link` fails when it exists). It carries a unique id of this holder; release removes it
+ * only while it still holds that id. While held, its mtime is refreshed every `staleMs / 3`, so only a
+ * crashed (or frozen) holder's lock goes stale; a stale lock is taken over by an atomic rename to a
+ * unique name — one waiter wins — and a lock found fresh after all is put back.
  */
 export function createFileLock(options: FileLockOptions): RefreshLock {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 60_000;
   const retryMs = options.retryMs ?? 20;
   let ready: Promise<unknown> | undefined;
+
+  async function tryCreate(path: string, id: string): Promise<boolean> {
+    const temporary = `${path}.${id}.tmp`;
+    await writeFile(temporary, id, { mode: 0o600, flag: 'wx' });
+    try {
+      await link(temporary, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  /** Moves an abandoned lock out of the way; only one of several waiters wins the rename. */
+  async function breakStale(path: string): Promise<void> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info || Date.now() - info.mtimeMs <= staleMs) return;
+    const aside = `${path}.${randomUUID()}.stale`;
+    try {
+      await rename(path, aside);
+    } catch {
+      return; // Another waiter moved it first, or its holder released it.
+    }
+    const moved = await stat(aside).catch(() => undefined);
+    // Between our stat and the rename another waiter may have replaced the stale lock with its own
+    // fresh one: put that back (fails harmlessly when a third waiter got in meanwhile).
+    if (moved && Date.now() - moved.mtimeMs <= staleMs) await link(aside, path).catch(() => undefined);
+    await rm(aside, { force: true });
+  }
+
   return {
     async withLock(key, fn) {
       ready ??= mkdir(options.directory, { recursive: true, mode: 0o700 });
       await ready;
       const path = join(options.directory, `${createHash('sha256').update(key).digest('hex')}.lock`);
+      const id = `${process.pid}-${randomUUID()}`;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
+        let created: boolean;
         try {
-          const handle = await open(path, 'wx', 0o600);
-          await handle.writeFile(`${process.pid} ${Date.now()}`);
-          await handle.close();
-          break;
+          created = await tryCreate(path, id);
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new McpOAuthError('lock_timeout', 'Could not create the refresh lock file', { cause: error });
-          const info = await stat(path).catch(() => undefined);
-          if (info && Date.now() - info.mtimeMs > staleMs) await rm(path, { force: true });
-          if (Date.now() > deadline) throw new McpOAuthError('lock_timeout', `Refresh lock not acquired within ${timeoutMs} ms`);
-          await sleep(retryMs + Math.floor(Math.random() * retryMs));
+          throw new McpOAuthError('lock_timeout', 'Could not create the refresh lock file', { cause: error });
         }
+        if (created) break;
+        await breakStale(path);
+        if (Date.now() > deadline) throw new McpOAuthError('lock_timeout', `Refresh lock not acquired within ${timeoutMs} ms`);
+        await sleep(retryMs + Math.floor(Math.random() * retryMs));
       }
+      const heartbeat = setInterval(() => {
+        const at = new Date();
+        void readFile(path, 'utf8')
+          .then((holder) => (holder === id ? utimes(path, at, at) : undefined))
+          .catch(() => undefined);
+      }, Math.max(1, Math.floor(staleMs / 3)));
+      heartbeat.unref();
       try {
         return await fn();
       } finally {
-        await rm(path, { force: true });
+        clearInterval(heartbeat);
+        // Remove the lock only while it is still ours: a takeover's lock belongs to its new holder.
+        const holder = await readFile(path, 'utf8').catch(() => undefined);
+        if (holder === id) await rm(path, { force: true });
       }
     },
   };
