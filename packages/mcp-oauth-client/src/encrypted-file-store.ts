@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { McpOAuthError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -23,26 +23,63 @@ export interface EncryptedFileStoreOptions {
 
 const SERVICE = 'portcullis-mcp-oauth-client';
 
+/**
+ * Refuses (`storage_failed`) an existing directory or file that its group or others can access
+ * (mode & 0o077), on POSIX systems: the token store, its key file and the lock directory must be private.
+ */
+export async function assertPrivate(path: string, what: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new McpOAuthError('storage_failed', `Could not check the permissions of the ${what} ${path}`, { cause: error });
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new McpOAuthError(
+      'storage_failed',
+      `The ${what} ${path} is accessible to its group or others (mode ${(mode & 0o777).toString(8)}); refusing to use it — make it private (chmod go-rwx)`,
+    );
+  }
+}
+
+/** The part of a `@napi-rs/keyring` `Entry` the key source uses. */
+export interface KeychainEntry {
+  getPassword(): string | null | undefined;
+  setPassword(password: string): void;
+}
+
+const asKey = (stored: string | null | undefined): Uint8Array | undefined => {
+  if (!stored) return undefined;
+  const key = Buffer.from(stored, 'base64');
+  return key.length === 32 ? key : undefined;
+};
+
+/**
+ * The key kept in a keychain entry, created when missing. Read back after writing: some backends accept
+ * writes they cannot return (→ undefined), and a process creating the key at the same time may have won —
+ * its key, read back, is the one to use.
+ */
+export function keyFromKeychainEntry(entry: KeychainEntry): Uint8Array | undefined {
+  const existing = asKey(entry.getPassword());
+  if (existing) return existing;
+  entry.setPassword(randomBytes(32).toString('base64'));
+  return asKey(entry.getPassword());
+}
+
 async function keyFromKeyring(account: string): Promise<Uint8Array | undefined> {
   try {
     // Optional dependency: absent, or no keychain service on this machine (headless Linux, CI) → undefined.
     const { Entry } = await import('@napi-rs/keyring');
-    const entry = new Entry(SERVICE, account);
-    const existing = entry.getPassword();
-    if (existing) {
-      const key = Buffer.from(existing, 'base64');
-      if (key.length === 32) return key;
-    }
-    const key = randomBytes(32);
-    entry.setPassword(key.toString('base64'));
-    // Read back: some backends accept writes they cannot return.
-    return entry.getPassword() === key.toString('base64') ? key : undefined;
+    return keyFromKeychainEntry(new Entry(SERVICE, account));
   } catch {
     return undefined;
   }
 }
 
 async function keyFromFile(path: string, logger: Logger): Promise<Uint8Array> {
+  await assertPrivate(path, 'token store key file');
   try {
     const existing = await readFile(path);
     if (existing.length === 32) return existing;
@@ -82,7 +119,8 @@ export function createEncryptedFileStore(options: EncryptedFileStoreOptions): To
   let key: Promise<Uint8Array> | undefined;
   let ready: Promise<unknown> | undefined;
   const init = async () => {
-    ready ??= mkdir(options.directory, { recursive: true, mode: 0o700 });
+    ready ??= mkdir(options.directory, { recursive: true, mode: 0o700 }).then(() => assertPrivate(options.directory, 'token store directory'));
+    ready.catch(() => (ready = undefined));
     await ready;
     key ??= keySource().then((k) => {
       if (k.length !== 32) throw new McpOAuthError('invalid_options', 'The token store key must be 32 bytes');

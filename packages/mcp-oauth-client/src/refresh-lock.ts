@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { assertPrivate } from './encrypted-file-store.js';
 import { McpOAuthError } from './errors.js';
 
 /**
@@ -90,7 +91,8 @@ export function createFileLock(options: FileLockOptions): RefreshLock {
 
   return {
     async withLock(key, fn) {
-      ready ??= mkdir(options.directory, { recursive: true, mode: 0o700 });
+      ready ??= mkdir(options.directory, { recursive: true, mode: 0o700 }).then(() => assertPrivate(options.directory, 'refresh lock directory'));
+      ready.catch(() => (ready = undefined));
       await ready;
       const path = join(options.directory, `${createHash('sha256').update(key).digest('hex')}.lock`);
       const id = `${process.pid}-${randomUUID()}`;

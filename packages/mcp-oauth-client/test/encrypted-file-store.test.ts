@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createEncryptedFileStore, keyFileSource } from '../src/encrypted-file-store.js';
+import { chmod } from 'node:fs/promises';
+import { createEncryptedFileStore, keyFileSource, keyFromKeychainEntry } from '../src/encrypted-file-store.js';
+import { createFileLock } from '../src/refresh-lock.js';
 import type { Logger } from '../src/logger.js';
 
 let directory: string;
@@ -72,3 +74,46 @@ describe('createEncryptedFileStore (C-38)', () => {
     await expect(store.get('alice')).rejects.toMatchObject({ code: 'storage_failed' });
   });
 });
+
+describe('keychain key creation race', () => {
+  it('uses the key another process wrote first when the read-back is a valid 32-byte key', () => {
+    const winner = Buffer.alloc(32, 7).toString('base64');
+    let stored: string | undefined;
+    let reads = 0;
+    // The keychain at the edge: empty on the first read; the other process's write lands after ours.
+    const entry = {
+      getPassword: () => (reads++ === 0 ? undefined : stored),
+      setPassword: () => void (stored = winner),
+    };
+    const key = keyFromKeychainEntry(entry);
+    expect(Buffer.from(key!).toString('base64')).toBe(winner);
+  });
+
+  it('still refuses a backend that cannot return what it stored', () => {
+    expect(keyFromKeychainEntry({ getPassword: () => undefined, setPassword: () => undefined })).toBeUndefined();
+  });
+});
+
+(process.platform === 'win32' ? describe.skip : describe)('permissions of existing files (POSIX)', () => {
+  it('refuses a store directory group/world-accessible', async () => {
+    await chmod(directory, 0o755);
+    const store = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), recordingLogger().logger) });
+    await expect(store.get('x')).rejects.toMatchObject({ code: 'storage_failed', message: expect.stringContaining('group or others') });
+  });
+
+  it('refuses a group/world-readable .key file', async () => {
+    await writeFile(join(directory, '.key'), Buffer.alloc(32, 1), { mode: 0o644 });
+    await chmod(join(directory, '.key'), 0o644);
+    const store = createEncryptedFileStore({ directory, key: keyFileSource(join(directory, '.key'), recordingLogger().logger) });
+    await expect(store.set('x', { a: 1 })).rejects.toMatchObject({ code: 'storage_failed', message: expect.stringContaining('key file') });
+  });
+
+  it('refuses a group/world-accessible lock directory', async () => {
+    await chmod(directory, 0o777);
+    const lock = createFileLock({ directory });
+    await expect(lock.withLock('k', async () => 1)).rejects.toMatchObject({ code: 'storage_failed' });
+    await chmod(directory, 0o700);
+    await expect(createFileLock({ directory }).withLock('k', async () => 1)).resolves.toBe(1);
+  });
+});
+
