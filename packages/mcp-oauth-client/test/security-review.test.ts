@@ -1,5 +1,5 @@
 // Regressions for the client-side security review: each case failed before its fix.
-import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oauth from 'oauth4webapi';
@@ -23,13 +23,20 @@ async function refusal(promise: Promise<unknown>): Promise<McpOAuthError> {
 describe('a peer that answers with an invalid status line', () => {
   let server: Server;
   let origin: string;
+  const sockets = new Set<Socket>();
   beforeAll(async () => {
     // Raw TCP: node:http will not send a status of 999, a hostile server will.
-    server = createTcpServer((socket) => socket.end('HTTP/1.1 999 Nonsense\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'));
+    server = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.end('HTTP/1.1 999 Nonsense\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}');
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   it('C-43: rejects the fetch with fetch_failed instead of throwing in the socket handler (which crashed the process)', async () => {
     const fetch = createSafeFetch({ allowInsecureLoopback: true, timeoutMs: 2000 });
