@@ -99,7 +99,7 @@ describe('createLoopbackAuthorizationHandler', () => {
     expect((await fetch(`${redirectUri}?code=junk`)).status).toBe(400);
     expect((await fetch(redirectUri)).status).toBe(400);
     expect((await fetch(`${redirectUri}?code=good&state=REAL`)).status).toBe(200);
-    expect((await pending).searchParams.get('code')).toBe('good');
+    expect(new URL(await pending).searchParams.get('code')).toBe('good');
   });
 
   it('refuses an authorization URL without state', async () => {
