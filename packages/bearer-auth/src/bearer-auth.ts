@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  answerFromMemory,
   ConfigurationError,
   InsufficientScopeError,
   InvalidTokenError,
@@ -68,15 +69,19 @@ export interface BearerAuthOptions {
   readonly maxBodyBytes?: number;
 }
 
-/** Per-request state shared with {@link requireScopes}. */
-interface RequestState {
+/** What {@link requireScopes} needs to know of the mount that let a request in. */
+interface MountState {
   readonly settings: ChallengeSettings;
   readonly hierarchy: ScopeHierarchy | undefined;
-  readonly token: string;
-  required: readonly string[];
 }
 
-const states = new WeakMap<IncomingMessage, RequestState>();
+// Kept on the request under symbols rather than in a WeakMap: a property costs nothing to drop,
+// while a WeakMap entry per request is extra work for every garbage collection.
+const kMount = Symbol('bearerAuth.mount');
+/** Marks token-verification's read-only `AuthInfo.resource` URLs (see its readonly-url.ts). */
+const READ_ONLY_URL = Symbol.for('@portcullis/token-verification.readOnlyUrl');
+const kRequired = Symbol('bearerAuth.requiredScopes');
+type GrantedRequest = IncomingMessage & { auth?: AuthInfo; [kMount]?: MountState; [kRequired]?: readonly string[] };
 
 /**
  * Bearer-token middleware for MCP servers (RFC 6750, RFC 9728 §5, OAuth 2.1 §5), typed on
@@ -122,21 +127,30 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   // Most tokens name the same resource: remember the last `resource` that matched the audience
   // rather than parse two URLs per request.
   let matchedResource: string | undefined;
+  // token-verification shares one read-only URL per resource: the same object as last time is the
+  // same resource, without reading it.
+  let matchedUrl: URL | undefined;
   const forThisResource = (auth: AuthInfo): boolean => {
     if (audience === undefined) return true;
     // S-11: a verifier that names no resource must at least carry the audience it checked; a token
     // whose audience cannot be seen at all is refused rather than taken on trust.
     if (auth.resource === undefined) return audienceClaimNames(auth.claims?.['aud'], audience);
+    if (auth.resource === matchedUrl) return true;
     const href = auth.resource.href;
-    if (href === matchedResource) return true;
-    if (!sameResource(auth.resource, audience)) return false;
-    matchedResource = href;
+    if (href !== matchedResource) {
+      if (!sameResource(auth.resource, audience)) return false;
+      matchedResource = href;
+    }
+    // Only an immutable URL may be recognised by identity next time.
+    if ((auth.resource as { [READ_ONLY_URL]?: unknown })[READ_ONLY_URL] === true) matchedUrl = auth.resource;
     return true;
   };
 
-  const grant = (req: IncomingMessage, auth: AuthInfo, token: string, required: readonly string[], next: NextFunction): void => {
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-    states.set(req, { settings, hierarchy, token, required });
+  const mount: MountState = { settings, hierarchy };
+  const grant = (req: GrantedRequest, auth: AuthInfo, required: readonly string[], next: NextFunction): void => {
+    req.auth = auth;
+    req[kMount] = mount;
+    req[kRequired] = required;
     next();
   };
 
@@ -147,27 +161,42 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     return required;
   }
 
+  /** After verification: the audience, then the scopes, then in. */
+  const admit = (req: IncomingMessage, res: ServerResponse, next: NextFunction, auth: AuthInfo, token: string): void => {
+    if (!forThisResource(auth)) return fail(new InvalidTokenError('The access token was issued for another resource'), res, next, settings, token);
+    if (resolveOperation) {
+      withOperationScopes(req, auth, resolveOperation).then(
+        (required) => grant(req, auth, required, next),
+        (error: unknown) => fail(error, res, next, settings, token),
+      );
+      return;
+    }
+    // The mount's scopes need no I/O: decided here, without another promise.
+    if (requiredScopes.length > 0 && uncoveredScopes(auth.scopes, requiredScopes, hierarchy).length > 0) {
+      return fail(new InsufficientScopeError(requiredScopes), res, next, settings, token);
+    }
+    grant(req, auth, requiredScopes, next);
+  };
+
+  const fromMemory = verifier[answerFromMemory];
+
   return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
     let token: string;
+    let known: AuthInfo | undefined;
     try {
       token = extractBearerToken(req, maxAuthorizationLength);
+      // The same token again (what a client sends for the token's whole life), or a token refused
+      // on sight: answered now, without a promise.
+      known = fromMemory?.(token);
     } catch (error) {
-      return fail(error, res, next, settings);
+      return fail(error, res, next, settings, token!);
     }
-    const refuse = (error: unknown) => fail(error, res, next, settings, token);
-    verifier(token).then((auth) => {
-      if (!forThisResource(auth)) return refuse(new InvalidTokenError('The access token was issued for another resource'));
-      if (resolveOperation) {
-        withOperationScopes(req, auth, resolveOperation).then((required) => grant(req, auth, token, required, next), refuse);
-        return;
-      }
-      // The mount's scopes need no I/O: decided here, without another promise.
-      if (requiredScopes.length > 0 && uncoveredScopes(auth.scopes, requiredScopes, hierarchy).length > 0) {
-        return refuse(new InsufficientScopeError(requiredScopes));
-      }
-      grant(req, auth, token, requiredScopes, next);
-    }, refuse);
+    if (known !== undefined) return admit(req, res, next, known, token);
+    verifier(token).then(
+      (auth) => admit(req, res, next, auth, token),
+      (error: unknown) => fail(error, res, next, settings, token),
+    );
   };
 }
 
@@ -179,19 +208,19 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
  */
 export function requireScopes(...scopes: string[]): NodeMiddleware {
   const needed = validateScopes(scopes, 'requireScopes()');
-  return (req, res, next) => {
-    const state = states.get(req);
-    if (!state) {
+  return (request, res, next) => {
+    const req = request as GrantedRequest;
+    const mount = req[kMount];
+    if (!mount) {
       next(new Error('requireScopes() must run after bearerAuth() on the same request'));
       return;
     }
-    const auth = (req as IncomingMessage & { auth?: AuthInfo }).auth;
-    const required = union(state.required, needed);
-    if (!auth || uncoveredScopes(auth.scopes, required, state.hierarchy).length > 0) {
-      fail(new InsufficientScopeError(required), res, next, state.settings, state.token);
+    const required = union(req[kRequired] ?? [], needed);
+    if (!req.auth || uncoveredScopes(req.auth.scopes, required, mount.hierarchy).length > 0) {
+      fail(new InsufficientScopeError(required), res, next, mount.settings, req.auth?.token);
       return;
     }
-    state.required = required;
+    req[kRequired] = required;
     next();
   };
 }

@@ -42,17 +42,34 @@ export function extractBearerToken(req: IncomingMessage, maxLength: number): str
   }
   if (header.length > maxLength) throw new InvalidRequestError('The Authorization header is too large');
 
-  const match = CREDENTIALS.exec(header.trim());
+  const token = isPlainBearer(header) ? header.slice(7) : credentialsOf(header);
+  if (!token) throw new InvalidRequestError('The Bearer credentials are empty');
+  if (!TOKEN68.test(token)) throw new InvalidRequestError('The Bearer token is not valid token68 syntax');
+  if (bodyToken) throw new InvalidRequestError('Send the access token once: both an Authorization header and a body access_token were sent');
+  return token;
+}
+
+/** `Bearer <x>` with one space and no surrounding whitespace: what nearly every client sends. */
+function isPlainBearer(header: string): boolean {
+  return (
+    header.length > 7 &&
+    header.charCodeAt(6) === 32 &&
+    header.charCodeAt(7) > 32 &&
+    header.charCodeAt(header.length - 1) > 32 &&
+    header.slice(0, 6).toLowerCase() === 'bearer'
+  );
+}
+
+/** Any other spelling, parsed by the RFC 7235 grammar: the credentials of a Bearer header. */
+function credentialsOf(header: string): string | undefined {
+  // Only SP and HTAB are optional whitespace (RFC 7230 §3.2.3), not everything String#trim drops.
+  const match = CREDENTIALS.exec(header.replace(/^[ \t]+|[ \t]+$/g, ''));
   if (!match) throw new InvalidRequestError('The Authorization header is malformed');
   if (match[1]!.toLowerCase() !== 'bearer') {
     // Another authentication method: the request has no bearer credentials (RFC 6750 §3.1).
     throw new MissingCredentialsError('The Authorization header does not use the Bearer scheme');
   }
-  const token = match[2];
-  if (!token) throw new InvalidRequestError('The Bearer credentials are empty');
-  if (!TOKEN68.test(token)) throw new InvalidRequestError('The Bearer token is not valid token68 syntax');
-  if (bodyToken) throw new InvalidRequestError('Send the access token once: both an Authorization header and a body access_token were sent');
-  return token;
+  return match[2];
 }
 
 /** A form-encoded body's `access_token` (RFC 6750 §2.2), when a body parser has already run. */

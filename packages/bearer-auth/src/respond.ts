@@ -11,12 +11,17 @@ export interface ChallengeSettings {
   readonly challengeScopes: readonly string[];
   /** The challenge without an error code (no credentials), the same on every such 401: written once. */
   readonly bareChallenge: string;
+  /** 400/401 challenges by error code and description: a few fixed texts, formatted once each. */
+  readonly challenges: Map<string, string>;
 }
+
+/** Distinct error texts remembered per mount; beyond that they are formatted each time. */
+const MAX_REMEMBERED_CHALLENGES = 64;
 
 /** The fixed parts of a mount's answers, from {@link formatBearerChallenge} at construction. */
 export function challengeSettings(resourceMetadata: string, realm: string | undefined, challengeScopes: readonly string[]): ChallengeSettings {
   const bareChallenge = formatBearerChallenge({ resourceMetadata, realm, scope: challengeScopes });
-  return Object.freeze({ resourceMetadata, realm, challengeScopes, bareChallenge });
+  return Object.freeze({ resourceMetadata, realm, challengeScopes, bareChallenge, challenges: new Map<string, string>() });
 }
 
 /** Adds names to `Access-Control-Expose-Headers` without dropping what `cors` put there. */
@@ -57,21 +62,30 @@ export function sendBearerError(res: ServerResponse, error: TokenVerificationErr
   }
   const scope =
     error instanceof InsufficientScopeError ? error.requiredScopes : error.status === 401 ? settings.challengeScopes : undefined;
-  res.setHeader(
-    'www-authenticate',
-    error.code === undefined && error.status === 401
-      ? settings.bareChallenge
-      : formatBearerChallenge({
-          resourceMetadata: settings.resourceMetadata,
-          realm: settings.realm,
-          error: error.code,
-          errorDescription: error.code === undefined ? undefined : description,
-          scope,
-        }),
-  );
+  res.setHeader('www-authenticate', error.code === undefined && error.status === 401 ? settings.bareChallenge : challengeFor(error, description, scope, settings));
   exposeHeaders(res, ['WWW-Authenticate']);
   // No OAuth error code when there were no credentials (RFC 6750 §3.1), in the body as in the header.
   res.end(JSON.stringify(error.code === undefined ? { error_description: description } : { error: error.code, error_description: description }));
+}
+
+function challengeFor(error: TokenVerificationError, description: string, scope: readonly string[] | undefined, settings: ChallengeSettings): string {
+  const format = () =>
+    formatBearerChallenge({
+      resourceMetadata: settings.resourceMetadata,
+      realm: settings.realm,
+      error: error.code,
+      errorDescription: error.code === undefined ? undefined : description,
+      scope,
+    });
+  // Only the challenges whose scope is the mount's own are remembered: 403 scopes vary per request.
+  if (scope !== undefined && scope !== settings.challengeScopes) return format();
+  const key = `${error.code}\n${description}`;
+  let challenge = settings.challenges.get(key);
+  if (challenge === undefined) {
+    challenge = format();
+    if (settings.challenges.size < MAX_REMEMBERED_CHALLENGES) settings.challenges.set(key, challenge);
+  }
+  return challenge;
 }
 
 /** Answers a JSON-RPC-level refusal (header mismatch, unparsable or oversized body). */

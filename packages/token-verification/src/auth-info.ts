@@ -31,7 +31,20 @@ export interface VerifyContext {
 }
 
 /**
+ * The key of a verifier's optional synchronous answer (see {@link TokenVerifier}). A registered
+ * symbol, so two copies of this package installed side by side still understand each other.
+ */
+export const answerFromMemory: unique symbol = Symbol.for('@portcullis/token-verification.answerFromMemory');
+
+/**
  * A verifier: a plain function, so one instance can serve many services (an MCP server, a gateway,
  * a queue worker). It resolves with the `AuthInfo` or rejects with a `TokenVerificationError`.
+ *
+ * It may also carry `[answerFromMemory](token)`: the answer when one needs no I/O and no waiting —
+ * the `AuthInfo` of a token verified before and still trusted, or a thrown `TokenVerificationError`
+ * for a token refused on sight (malformed) — and `undefined` when the caller must await the
+ * verifier. Middleware uses it to serve the common case, the same token again, without a promise.
  */
-export type TokenVerifier = (token: string, context?: VerifyContext) => Promise<AuthInfo>;
+export type TokenVerifier = ((token: string, context?: VerifyContext) => Promise<AuthInfo>) & {
+  readonly [answerFromMemory]?: (token: string) => AuthInfo | undefined;
+};

@@ -1,6 +1,7 @@
 /** Internal: builds an `AuthInfo` from verified claims, the same way for JWTs and introspection. */
 import type { AuthInfo } from './auth-info.js';
 import { InvalidTokenError } from './errors.js';
+import { ReadonlyURL, resourceUrl } from './readonly-url.js';
 
 /**
  * A token bound to a key (`cnf`: DPoP `jkt`, mTLS `x5t#S256`) is only valid with proof of that key
@@ -23,9 +24,33 @@ export function freezeAuthInfo<T extends Omit<AuthInfo, 'token'>>(info: T): T {
   return info;
 }
 
-/** One use of a cached result: with the token, and its own `resource` URL (a URL cannot be frozen). */
+/**
+ * One use of a cached result: with the token. A `resource` this package made is a shared
+ * {@link ReadonlyURL}; any other URL (from a custom verifier) is copied for each use.
+ */
 export function withToken(info: Omit<AuthInfo, 'token'>, token: string): AuthInfo {
-  return info.resource === undefined ? { ...info, token } : { ...info, resource: new URL(info.resource.href), token };
+  return info.resource === undefined || info.resource instanceof ReadonlyURL
+    ? { ...info, token }
+    : { ...info, resource: new URL(info.resource.href), token };
+}
+
+/**
+ * {@link withToken} for results this package built itself (exactly the {@link AuthInfo} fields):
+ * spelled out rather than spread, as it runs on every cache hit and a literal is several times cheaper.
+ */
+export function withTokenFromOwnResult(info: Omit<AuthInfo, 'token'>, token: string): AuthInfo {
+  const out: { -readonly [K in keyof AuthInfo]: AuthInfo[K] } = {
+    token,
+    clientId: info.clientId,
+    scopes: info.scopes,
+    claims: info.claims,
+  };
+  if (info.expiresAt !== undefined) out.expiresAt = info.expiresAt;
+  if (info.resource !== undefined) out.resource = info.resource; // a shared ReadonlyURL
+  if (info.subject !== undefined) out.subject = info.subject;
+  if (info.issuer !== undefined) out.issuer = info.issuer;
+  if (info.extra !== undefined) out.extra = info.extra;
+  return out;
 }
 
 function deepFreeze(value: unknown): void {
@@ -45,7 +70,7 @@ export function authInfoFromClaims(
     -readonly [K in keyof AuthInfo]: AuthInfo[K];
   } = { token, clientId, scopes: readScopes(claims), claims };
   if (typeof claims['exp'] === 'number') info.expiresAt = claims['exp'];
-  const url = parseUrl(resource);
+  const url = resourceUrl(resource);
   if (url) info.resource = url;
   if (typeof claims['sub'] === 'string') info.subject = claims['sub'];
   if (typeof claims['iss'] === 'string') info.issuer = claims['iss'];
@@ -58,10 +83,3 @@ export function matchAudience(aud: unknown, audiences: readonly string[]): strin
   return audiences.find((a) => values.includes(a));
 }
 
-function parseUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined; // a non-URL audience (allowed by RFC 7519) simply has no `resource`
-  }
-}

@@ -21,7 +21,13 @@ export abstract class TokenVerificationError extends Error {
   readonly expose = true;
 
   constructor(message: string, options?: TokenVerificationErrorOptions) {
+    // A refused request is the client's doing, not a code path to debug, and refusals come by the
+    // thousand under attack: no stack trace for 400/401/403, which is most of what an Error costs.
+    // The operational 503 keeps its stack.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!(new.target === VerifierUnavailableError || new.target.prototype instanceof VerifierUnavailableError)) Error.stackTraceLimit = 0;
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
   }
 

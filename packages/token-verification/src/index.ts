@@ -1,3 +1,4 @@
+export { answerFromMemory } from './auth-info.js';
 export type { AuthInfo, TokenVerifier, VerifyContext } from './auth-info.js';
 export {
   ConfigurationError,

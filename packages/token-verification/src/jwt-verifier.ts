@@ -2,10 +2,10 @@
  * JWT access-token verification (RFC 9068, RFC 7519, RFC 8725) on `jose`.
  */
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import type { AuthInfo, TokenVerifier } from './auth-info.js';
+import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
-import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withToken } from './claims.js';
+import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withTokenFromOwnResult } from './claims.js';
 import {
   clockFrom,
   endpointUrl,
@@ -260,33 +260,49 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   const flight = new SingleFlight<CachedVerification>();
 
-  return async (token, context) => {
+  /** What needs no I/O: refusal on sight, or a cached result whose key is known to be in the JWKS. */
+  const fromMemory = (token: string, hash: string | undefined): AuthInfo | undefined => {
     if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
     // The cheap refusal of what cannot be a JWS at all (jose's own first check, without its
     // exception and our wrapping of it).
     if (!isCompactShape(token)) throw new InvalidTokenError('The access token is malformed: Invalid Compact JWS');
-    if (cache === undefined) return withToken((await verifyFresh(token)).info, token);
-
-    const hash = tokenHash(token);
-    const hit = cache.get(hash, now());
+    if (hash === undefined) return undefined;
+    const hit = cache!.get(hash, now());
     // A cached result stands only while the key that verified it is still in the key set.
-    if (hit !== undefined) {
-      // Synchronous while the key set is fresh: the hot path takes no extra promise.
-      const known = hit.fingerprint === undefined || keyStillKnown === undefined ? true : keyStillKnown(hit.fingerprint);
-      if (known === true || (known !== false && (await known))) return withToken(hit.info, token);
+    if (hit !== undefined && (hit.fingerprint === undefined || keyStillKnown === undefined || keyStillKnown(hit.fingerprint) === true)) {
+      return withTokenFromOwnResult(hit.info, token);
+    }
+    return undefined;
+  };
+
+  const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
+    const hash = cache === undefined || typeof token !== 'string' ? undefined : tokenHash(token);
+    const known = fromMemory(token, hash);
+    if (known !== undefined) return known;
+    if (hash === undefined) return withTokenFromOwnResult((await verifyFresh(token)).info, token);
+    // A cached result whose key set is being re-read (stale, or the key was not found): wait for it.
+    const hit = cache!.get(hash, now());
+    if (hit !== undefined && hit.fingerprint !== undefined && keyStillKnown !== undefined) {
+      const stillKnown = keyStillKnown(hit.fingerprint);
+      if (stillKnown !== false && (await stillKnown)) return withTokenFromOwnResult(hit.info, token);
     }
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {
         const result = await verifyFresh(token);
         const expiresAt = Math.min(result.info.expiresAt ?? Infinity, now() + maxTtl);
-        if (expiresAt > now()) cache.set(hash, result, expiresAt);
+        if (expiresAt > now()) cache!.set(hash, result, expiresAt);
         return result;
       }),
       context?.signal,
     );
-    return withToken(verified.info, token);
+    return withTokenFromOwnResult(verified.info, token);
   };
+  // Synchronous answers for middleware (see TokenVerifier): a hit without a promise, a malformed
+  // token refused without a rejection.
+  return Object.assign(verifier, {
+    [answerFromMemory]: (token: string) => fromMemory(token, cache === undefined || typeof token !== 'string' ? undefined : tokenHash(token)),
+  });
 }
 
 /** One verified token as cached: its AuthInfo without the token, and the key that verified it. */

@@ -37,7 +37,7 @@ describe('sender-constrained tokens (cnf) presented as Bearer tokens', () => {
 });
 
 describe('cached results cannot be changed by a handler (S-22)', () => {
-  it('the scopes and claims of a cached JWT result are frozen, and each use gets its own resource URL', async () => {
+  it('the scopes, claims and resource URL of a cached JWT result cannot be changed', async () => {
     const { key, verify } = await localVerifier();
     const token = await mintAccessToken(key, claims);
     const first = await verify(token);
@@ -45,7 +45,14 @@ describe('cached results cannot be changed by a handler (S-22)', () => {
     expect(() => {
       (first.claims as Record<string, unknown>)['scope'] = 'mcp:admin';
     }).toThrow(TypeError);
-    first.resource!.pathname = '/elsewhere';
+    expect(() => {
+      first.resource!.pathname = '/elsewhere';
+    }).toThrow(TypeError);
+    expect(() => {
+      (first.resource as { href: string }).href = 'https://evil.example/mcp';
+    }).toThrow(TypeError);
+    first.resource!.searchParams.set('x', 'y'); // a detached copy
+    expect(first.resource).toBeInstanceOf(URL);
     const second = await verify(token);
     expect(second.scopes).toEqual(['mcp:tools']);
     expect(second.claims['scope']).toBe('mcp:tools');

@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { createTestKey, mintAccessToken } from '@portcullis/test-fixtures';
+import { answerFromMemory, createJwtVerifier, InvalidTokenError, VerifierUnavailableError } from '../src/index.js';
+
+const ISSUER = 'https://issuer.portcullis.test';
+const RESOURCE = 'https://mcp.portcullis.test/mcp';
+const claims = { iss: ISSUER, aud: RESOURCE, sub: 'alice', client_id: 'app', scope: 'mcp:tools' };
+
+async function setup(cache?: false) {
+  const key = await createTestKey('ES256');
+  const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] }, ...(cache === false ? { cache } : {}) });
+  return { key, verify, remembered: verify[answerFromMemory]! };
+}
+
+describe("createJwtVerifier's answer from memory", () => {
+  it('knows nothing of a token before it is verified, then answers with the same AuthInfo as the verifier', async () => {
+    const { key, verify, remembered } = await setup();
+    const token = await mintAccessToken(key, claims);
+    expect(remembered(token)).toBeUndefined();
+    const verified = await verify(token);
+    const fromMemory = remembered(token);
+    expect(fromMemory).toEqual(verified);
+    expect(fromMemory!.token).toBe(token);
+    expect(fromMemory!.resource).toBe(verified.resource); // one shared read-only URL
+  });
+
+  it('S-14: refuses what cannot be a JWS on sight, with the same error the verifier gives', async () => {
+    const { verify, remembered } = await setup();
+    for (const token of ['not-a-jwt', 'a.b', 'a.b.c.d', '']) {
+      expect(() => remembered(token)).toThrow(InvalidTokenError);
+      await expect(verify(token)).rejects.toThrow(InvalidTokenError);
+    }
+  });
+
+  it('never answers for a token that failed verification', async () => {
+    const { key, verify, remembered } = await setup();
+    const expired = await mintAccessToken(key, { ...claims, exp: Math.floor(Date.now() / 1000) - 60 });
+    await expect(verify(expired)).rejects.toThrow(InvalidTokenError);
+    expect(remembered(expired)).toBeUndefined();
+  });
+
+  it('with the cache off, it only ever refuses on sight', async () => {
+    const { key, verify, remembered } = await setup(false);
+    const token = await mintAccessToken(key, claims);
+    await verify(token);
+    expect(remembered(token)).toBeUndefined();
+  });
+});
+
+describe('errors of a refused token carry no stack trace', () => {
+  it('400/401/403 errors are stackless and leave Error.stackTraceLimit as it was; 503 keeps its stack', () => {
+    const limit = Error.stackTraceLimit;
+    const refused = new InvalidTokenError('nope');
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(refused.stack).toBe('InvalidTokenError: nope');
+    expect(refused.message).toBe('nope');
+    const outage = new VerifierUnavailableError('down');
+    expect(outage.stack).toMatch(/\n\s+at /);
+    expect(new Error('plain').stack).toMatch(/\n\s+at /);
+  });
+});
