@@ -12,7 +12,7 @@ import { abortable, SingleFlight } from './single-flight.js';
 
 /** Options for {@link cacheVerifiedTokens}. */
 export interface VerifiedTokenCacheOptions {
-  /** Most results kept (least recently used go first). Default 10000. */
+  /** Most results kept (S3-FIFO eviction: tokens in repeated use outlast one-off ones). Default 10000. */
   readonly maxEntries?: number;
   /** Longest a result is reused, in seconds, however long the token lives. Default 300. */
   readonly maxTtl?: number;

@@ -36,7 +36,7 @@ export type IntrospectionClientAuthentication =
 
 /** The cache of introspection results. */
 export interface IntrospectionCacheOptions {
-  /** Most results kept (least recently used go first). Default 10000. */
+  /** Most results kept (S3-FIFO eviction: tokens in repeated use outlast one-off ones). Default 10000. */
   readonly maxEntries?: number;
   /**
    * Longest a result is reused, in seconds, even if the token lives longer: a token revoked at the

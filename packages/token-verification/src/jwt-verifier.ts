@@ -80,7 +80,7 @@ export interface JwtVerifierBaseOptions {
   readonly currentDate?: CurrentDate;
   /**
    * The verified-token cache: a token seen again within its life skips the signature check.
-   * `maxEntries` (default 10000, least recently used go first) and `maxTtl` (seconds a result is
+   * `maxEntries` (default 10000; S3-FIFO eviction, so a flood of one-off tokens does not push out the ones in repeated use) and `maxTtl` (seconds a result is
    * reused however long the token lives, default 300); `false` turns it off. Default: on.
    *
    * Unlike {@link cacheVerifiedTokens} around a verifier, this cache knows which key verified each
@@ -99,7 +99,7 @@ export interface JwtVerifierBaseOptions {
 
 /** Bounds of the verified-token cache of {@link createJwtVerifier}. */
 export interface JwtCacheOptions {
-  /** Most results kept (least recently used go first). Default 10000. */
+  /** Most results kept (S3-FIFO eviction: tokens in repeated use outlast one-off ones). Default 10000. */
   readonly maxEntries?: number;
   /** Longest a result is reused, in seconds, however long the token lives. Default 300. */
   readonly maxTtl?: number;

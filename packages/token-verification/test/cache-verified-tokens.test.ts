@@ -40,7 +40,7 @@ describe('cacheVerifiedTokens', () => {
     expect(jwks.requests).toBe(before + 1);
   });
 
-  it('honours maxTtl and maxEntries (LRU), and shares one inner call between concurrent verifications', async () => {
+  it('honours maxTtl and maxEntries, and shares one inner call between concurrent verifications', async () => {
     let clock = Date.now();
     const verify = cacheVerifiedTokens(counted(), { maxTtl: 10, maxEntries: 2, currentDate: () => new Date(clock) });
     const tokens = await Promise.all([1, 2, 3].map((n) => mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: `u${n}` })));
