@@ -34,6 +34,20 @@ export const variants = {
   },
 
   /**
+   * Not a contender: a middleware that sets `req.auth` to a constant and calls `next()`, what one
+   * more Express layer costs before any authentication work (a reference for paired.mjs).
+   */
+  async 'empty-middleware'() {
+    const auth = Object.freeze({ token: 'constant', clientId: 'bench', scopes: ['mcp:tools'], claims: {} });
+    return {
+      middleware: (req, _res, next) => {
+        req.auth = auth;
+        next();
+      },
+    };
+  },
+
+  /**
    * @portcullis/bearer-auth with token-verification's JWT verifier and its built-in verified-token
    * cache (defaults: 10,000 entries, 300 s, tied to the JWKS), the configuration the README recommends.
    */
