@@ -140,9 +140,11 @@ export class ExpiringLru<V> {
   #evict(): void {
     if (this.#small.length >= this.#smallTarget || this.#main.length === 0) {
       // Small FIFO: an entry hit while here moves on to the main FIFO; the first one not hit goes.
+      // While the main FIFO has room (a cold start), every entry moves on: otherwise a rotation just
+      // over the free space would evict each key right before it comes round again.
       for (let node = this.#small.head; node !== undefined; node = this.#small.head) {
         this.#small.remove(node);
-        if (node.freq > 0) {
+        if (node.freq > 0 || this.#main.length < this.#capacity - this.#smallTarget) {
           node.freq = 0;
           node.inMain = true;
           this.#main.push(node);
