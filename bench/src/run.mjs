@@ -8,10 +8,10 @@
 // generator and the stub to the others, so the server's CPU time is its own.
 //
 // Options (flags or environment):
-//   --quick            BENCH_QUICK=1        0.5 s warm-up + 1.5 s per cell, smaller flood (development)
-//   --warmup=S         BENCH_WARMUP=S       warm-up seconds per cell (default 1)
-//   --duration=S       BENCH_DURATION=S     measured seconds per cell, split over the rounds (default 3.6)
-//   --rounds=N         BENCH_ROUNDS=N       interleaved rounds per scenario, the cell is their median (default 3)
+//   --quick            BENCH_QUICK=1        2 rounds of 1 s per cell, smaller flood (development)
+//   --warmup=S         BENCH_WARMUP=S       warm-up seconds before a variant's first round (default 1)
+//   --duration=S       BENCH_DURATION=S     measured seconds per cell, split over the rounds in whole seconds (default 4)
+//   --rounds=N         BENCH_ROUNDS=N       interleaved rounds per scenario, the cell is their median (default 4)
 //   --distinct=N       BENCH_DISTINCT=N     pool of distinct valid tokens, cycled (default 10000)
 //   --fresh=N          BENCH_FRESH=N        pool of never-repeated tokens for the cache-miss cells (default 60000)
 //   --variants=a,b     BENCH_VARIANTS       variants to run (plain is always run: it is the ceiling)
@@ -44,11 +44,17 @@ const args = new Map(
 );
 const opt = (flag, env, fallback) => args.get(flag) ?? process.env[env] ?? fallback;
 const quick = opt('quick', 'BENCH_QUICK', 'false') !== 'false' && opt('quick', 'BENCH_QUICK', '0') !== '0';
-const WARMUP = Number(opt('warmup', 'BENCH_WARMUP', quick ? 0.5 : 1));
-const DURATION = Number(opt('duration', 'BENCH_DURATION', quick ? 1.5 : 3.6));
+// autocannon runs for whole seconds (its timer ticks once a second: 1.2 s runs for 2 s), so the
+// warm-up and each round are whole seconds.
+const WARMUP = Math.round(Number(opt('warmup', 'BENCH_WARMUP', 1)));
+const DURATION = Number(opt('duration', 'BENCH_DURATION', quick ? 2 : 4));
 // A shared 2-core machine drifts by ±20 % within minutes: each scenario is measured in rounds, the
 // variants in a rotated order each round, and every figure of a cell is the median of its rounds.
-const ROUNDS = Math.max(1, Number(opt('rounds', 'BENCH_ROUNDS', quick ? 1 : 3)));
+const ROUNDS = Math.max(1, Number(opt('rounds', 'BENCH_ROUNDS', quick ? 2 : 4)));
+// Rounds of the paired measurements (one second each; the servers are warm by then).
+const PAIRED_ROUNDS = quick ? 2 : 5;
+const ROUND_SECONDS = Math.max(1, Math.round(DURATION / ROUNDS));
+const INTROSPECTION_SECONDS = quick ? 2 : 3;
 const FLOOD = Number(opt('flood', 'BENCH_FLOOD', quick ? 20_000 : 100_000));
 const DISTINCT = Number(opt('distinct', 'BENCH_DISTINCT', 10_000));
 const FRESH = Number(opt('fresh', 'BENCH_FRESH', quick ? 20_000 : 60_000));
@@ -57,13 +63,23 @@ const CONNECTIONS = 50;
 const NO_WRITE = opt('no-write', 'BENCH_NO_WRITE', 'false') !== 'false' && opt('no-write', 'BENCH_NO_WRITE', '0') !== '0';
 const RSS_BOUND = 32 * 1024 * 1024;
 
-const JWT_VARIANTS = ['plain', 'portcullis', 'express-oauth2-jwt-bearer', 'mcp-sdk', 'mcp-auth'];
+// References, not contenders: measured only in the cells they explain (see variants.mjs).
+const REFERENCES = { 'empty-middleware': ['same-es256', 'same-rs256'], 'signature-only': ['fresh-es256'] };
+// The ratio checks of issue 6, measured once more with the variant and plain loaded together.
+const PAIRED = {
+  'same-es256': ['portcullis', 'empty-middleware'],
+  'same-rs256': ['portcullis', 'empty-middleware'],
+  malformed: ['portcullis'],
+  'no-token': ['portcullis'],
+};
+const JWT_VARIANTS = ['plain', 'portcullis', 'express-oauth2-jwt-bearer', 'mcp-sdk', 'mcp-auth', ...Object.keys(REFERENCES)];
 const INTROSPECTION_VARIANTS = ['portcullis-introspection', 'mcp-sdk-introspection'];
 const PEERS = ['express-oauth2-jwt-bearer', 'mcp-sdk', 'mcp-auth'];
 const selected = args.get('variants') ?? process.env.BENCH_VARIANTS;
 const wanted = (v) => v === 'plain' || !selected || selected.split(',').some((s) => v === s || v.startsWith(`${s}-`));
 
 const log = (...a) => console.log(...a);
+const pct = (r) => `${(r * 100).toFixed(1)} %`;
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 
 // ---------------------------------------------------------------------------------------------
@@ -148,23 +164,28 @@ async function measure(pid, port, auth, expect, { warmup = WARMUP, duration = DU
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** One cell from its rounds: the median of each figure; counts are summed, memory is the largest seen. */
 function medianCell(cells) {
-  const median = (key) => {
-    const values = cells.map((c) => c[key]).filter(Number.isFinite).sort((a, b) => a - b);
-    return values.length ? values[(values.length - 1) >> 1] + (values.length % 2 ? 0 : (values[values.length >> 1] - values[(values.length - 1) >> 1]) / 2) : NaN;
-  };
+  const middle = (key) => median(cells.map((c) => c[key]));
   const sum = (key) => cells.reduce((total, c) => total + c[key], 0);
   return {
-    rps: median('rps'),
-    p99: median('p99'),
-    cpuPerReq: median('cpuPerReq'),
+    rps: middle('rps'),
+    p99: middle('p99'),
+    cpuPerReq: middle('cpuPerReq'),
     rss: Math.max(...cells.map((c) => c.rss)),
     hwm: Math.max(...cells.map((c) => c.hwm)),
     requests: sum('requests'),
     expected: cells[0].expected,
     unexpected: sum('unexpected'),
-    generatorLoad: median('generatorLoad'),
+    generatorLoad: middle('generatorLoad'),
     rounds: cells.length,
   };
 }
@@ -213,7 +234,7 @@ async function joseCost(token, jwks, ops) {
 
 // ---------------------------------------------------------------------------------------------
 // Setup
-log(`Portcullis bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per cell in ${ROUNDS} interleaved round(s)${quick ? ' (quick)' : ''}`);
+log(`Portcullis bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${ROUNDS} interleaved round(s) of ${ROUND_SECONDS} s per cell${quick ? ' (quick)' : ''}`);
 log(pin ? `Pinned: variant servers on CPU ${SERVER_CPUS}, load generator and AS stub on CPU ${CLIENT_CPUS}` : 'Not pinned (taskset missing or a single CPU): CPU figures include contention');
 
 const keys = await createKeys();
@@ -275,6 +296,7 @@ const scenarios = [
 // ---------------------------------------------------------------------------------------------
 // Runs
 const results = {}; // results[variant][scenario] = cell
+const paired = {}; // paired[variant][scenario] = { ratio, ratios, busy, unexpected }
 const skipped = {}; // skipped[variant] = reason
 let flood = null;
 const introspection = {};
@@ -313,18 +335,20 @@ for (const variant of JWT_VARIANTS.filter(wanted)) {
 try {
   for (const s of scenarios) {
     log(`\n== ${s.label}  [${fmt((Date.now() - startedAt) / 1000)} s]`);
-    const names = Object.keys(servers).filter((variant) => !s.only || s.only.includes(variant));
+    const names = Object.keys(servers).filter((variant) =>
+      REFERENCES[variant] ? REFERENCES[variant].includes(s.id) : !s.only || s.only.includes(variant),
+    );
     const rounds = Object.fromEntries(names.map((variant) => [variant, []]));
     const auths = Object.fromEntries(names.map((variant) => [variant, s.auth(variant)]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < names.length; i++) {
         const variant = names[(i + round) % names.length];
         const { pid, port } = servers[variant];
-        const expect = variant === 'plain' ? 200 : s.expect;
+        const expect = variant === 'plain' || REFERENCES[variant] ? 200 : s.expect;
         // A warm-up before a variant's first round only: its process stays warm between rounds, and
         // every autocannon run costs a second of set-up, which would push the run past 5 minutes.
         const warmup = round === 0 ? WARMUP : 0;
-        rounds[variant].push(await measure(pid, port, auths[variant], expect, { warmup, duration: DURATION / ROUNDS }));
+        rounds[variant].push(await measure(pid, port, auths[variant], expect, { warmup, duration: ROUND_SECONDS }));
       }
     }
     for (const variant of names) {
@@ -332,12 +356,20 @@ try {
       const auth = auths[variant];
       if (typeof auth === 'function' && auth.counter.wraps && s.id === 'fresh-es256') cell.note = `pool of ${fmt(FRESH)} wrapped ${auth.counter.wraps}×`;
       results[variant][s.id] = cell;
-      const expect = variant === 'plain' ? 200 : s.expect;
+      const expect = variant === 'plain' || REFERENCES[variant] ? 200 : s.expect;
       log(
         `  ${variant.padEnd(26)} ${fmt(cell.rps).padStart(7)} req/s  p99 ${fmt(cell.p99, 1).padStart(6)} ms  ${fmt(cell.cpuPerReq, 1).padStart(6)} µs/req  RSS ${fmt(cell.rss / 2 ** 20, 1)} MiB` +
           `  generator ${fmt(cell.generatorLoad * 100)} %${ROUNDS > 1 ? `  (rounds: ${rounds[variant].map((c) => fmt(c.rps)).join(' / ')} req/s)` : ''}` +
           `${cell.unexpected ? `  !! ${cell.unexpected} responses not ${expect}` : ''}${cell.note ? `  !! ${cell.note}` : ''}`,
       );
+    }
+  }
+  for (const s of scenarios.filter((scenario) => PAIRED[scenario.id])) {
+    for (const variant of PAIRED[s.id].filter((v) => servers[v] && servers.plain)) {
+      log(`\n== paired: ${variant} and plain loaded together, ${s.label}  [${fmt((Date.now() - startedAt) / 1000)} s]`);
+      (paired[variant] ??= {})[s.id] = await measurePaired(servers.plain, servers[variant], s.auth(variant), variant === 'portcullis' ? s.expect : 200);
+      const p = paired[variant][s.id];
+      log(`  ${variant}: ${pct(p.ratio)} of plain (rounds: ${p.ratios.map(pct).join(' / ')}); CPU busy ${pct(p.busy)}${p.unexpected ? `  !! ${p.unexpected} unexpected responses` : ''}`);
     }
   }
   if (servers.portcullis) {
@@ -348,13 +380,38 @@ try {
   await Promise.all(Object.values(servers).map(({ child }) => stop(child)));
 }
 
+/**
+ * The ceiling and a variant loaded at the same time, each by its own autocannon, both servers on the
+ * one pinned CPU: the scheduler shares it between them, so a slow or busy spell of the machine hits
+ * both at once and their req/s ratio is the ratio of their costs per request. One-second rounds;
+ * the cell is the median ratio. `busy` is the servers' CPU time over the wall time: below 90 % the
+ * generator, not the CPU, was the limit and the ratio says little (the report ignores a pair under 90 %).
+ */
+async function measurePaired(plain, other, auth, expect) {
+  const ratios = [];
+  const busy = [];
+  let unexpected = 0;
+  for (let round = 0; round < PAIRED_ROUNDS; round++) {
+    const before = [cpuMicros(plain.pid), cpuMicros(other.pid)];
+    const t0 = process.hrtime.bigint();
+    const [p, o] = await Promise.all([load(plain.port, auth, { duration: 1 }), load(other.port, auth, { duration: 1 })]);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e3;
+    const cpu = cpuMicros(plain.pid) - before[0] + cpuMicros(other.pid) - before[1];
+    ratios.push(o.requests.total / p.requests.total);
+    busy.push(cpu / wall / (SERVER_CPUS ? 1 : cpuCount));
+    const ok = expect === 200 ? o['2xx'] : (o.statusCodeStats?.[String(expect)]?.count ?? 0);
+    unexpected += o.requests.total - ok + o.errors + o.timeouts + (p.requests.total - p['2xx']);
+  }
+  return { ratio: median(ratios), ratios, busy: median(busy), unexpected };
+}
+
 /** Valid tokens cached, then FLOOD distinct invalid tokens, then the same valid tokens again. */
 async function runFlood(pid, port) {
   log(`  flood: priming ${PROBE} valid tokens, then ${fmt(FLOOD)} distinct invalid tokens`);
   await load(port, cycle(probe), { amount: PROBE * 2 });
-  const before = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: Math.min(DURATION, 2) });
+  const before = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: 2 });
   const flooded = await measure(pid, port, (() => { const next = invalidTokenFactory(esToken); return () => `Bearer ${next()}`; })(), 401, { warmup: 0, amount: FLOOD });
-  const after = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: Math.min(DURATION, 2) });
+  const after = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: 2 });
   const result = { before, flooded, after, rssBefore: before.rss, rssAfter: flooded.rss, hwmAfter: flooded.hwm };
   log(
     `  flood: RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(flooded.rss / 2 ** 20, 1)} MiB (peak ${fmt(flooded.hwm / 2 ** 20, 1)}), ${fmt(flooded.rps)} invalid req/s, ` +
@@ -371,11 +428,11 @@ for (const variant of INTROSPECTION_VARIANTS.filter(wanted)) {
     await authority('/reset', 'POST');
     const statuses = await concurrent(port, token, 100);
     const firstUse = (await authority('/stats')).introspection;
-    const repeated = await measure(pid, port, token, 200, { warmup: 0, duration: DURATION });
+    const repeated = await measure(pid, port, token, 200, { warmup: 0, duration: INTROSPECTION_SECONDS });
     const further = (await authority('/stats')).introspection - firstUse;
     introspection[variant] = { firstUse, further, firstUseOk: statuses.filter((s) => s === 200).length, repeated };
     log(
-      `  100 concurrent first uses: ${introspection[variant].firstUseOk}/100 ok, ${firstUse} AS call(s); repeated use for ${DURATION} s: ` +
+      `  100 concurrent first uses: ${introspection[variant].firstUseOk}/100 ok, ${firstUse} AS call(s); repeated use for ${INTROSPECTION_SECONDS} s: ` +
         `${fmt(repeated.requests)} requests, ${further} further AS call(s), ${fmt(repeated.rps)} req/s, p99 ${fmt(repeated.p99, 1)} ms, ${fmt(repeated.cpuPerReq, 1)} µs/req`,
     );
   });
@@ -397,19 +454,21 @@ const machine = {
 };
 const report = renderReport({
   results,
+  paired,
   skipped,
   flood,
   introspection,
   floor,
   scenarios,
   machine,
-  settings: { warmup: WARMUP, duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, distinct: DISTINCT, flood: FLOOD, probe: PROBE, quick, rssBound: RSS_BOUND },
+  references: Object.keys(REFERENCES),
+  settings: { warmup: WARMUP, duration: ROUND_SECONDS * ROUNDS, rounds: ROUNDS, pairedRounds: PAIRED_ROUNDS, connections: CONNECTIONS, distinct: DISTINCT, flood: FLOOD, probe: PROBE, quick, rssBound: RSS_BOUND },
   peers: PEERS,
   elapsed: (Date.now() - startedAt) / 1000,
 });
 log(`\n${report.checksText}`);
 mkdirSync(join(benchDir, 'results'), { recursive: true });
-writeFileSync(join(benchDir, 'results', 'latest.json'), `${JSON.stringify({ machine, floor, results, skipped, flood, introspection }, null, 2)}\n`);
+writeFileSync(join(benchDir, 'results', 'latest.json'), `${JSON.stringify({ machine, floor, results, paired, skipped, flood, introspection }, null, 2)}\n`);
 if (!NO_WRITE) {
   writeReadme(join(benchDir, 'README.md'), report.markdown);
   log('Wrote the table into bench/README.md and bench/results/latest.json');

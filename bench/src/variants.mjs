@@ -48,6 +48,32 @@ export const variants = {
   },
 
   /**
+   * Not a contender: a middleware that checks only the ES256 signature, with one synchronous
+   * `node:crypto` verify on a key fetched once, and nothing else (no claims, no cache): what the
+   * crypto floor costs on a loaded server, for the never-seen cell (a reference for the budget).
+   */
+  async 'signature-only'(config) {
+    const { createPublicKey, verify } = await import('node:crypto');
+    const { keys } = await (await fetch(`${config.issuer}/jwks`)).json();
+    const key = createPublicKey({ key: keys.find((k) => k.alg === 'ES256'), format: 'jwk' });
+    const options = { key, dsaEncoding: 'ieee-p1363' };
+    const auth = Object.freeze({ token: 'constant', clientId: 'bench', scopes: ['mcp:tools'], claims: {} });
+    return {
+      middleware: (req, res, next) => {
+        const token = (req.headers.authorization ?? '').slice(7);
+        const dot = token.lastIndexOf('.');
+        if (dot === -1 || !verify('sha256', Buffer.from(token.slice(0, dot)), options, Buffer.from(token.slice(dot + 1), 'base64url'))) {
+          res.statusCode = 401;
+          res.end();
+          return;
+        }
+        req.auth = auth;
+        next();
+      },
+    };
+  },
+
+  /**
    * @portcullis/bearer-auth with token-verification's JWT verifier and its built-in verified-token
    * cache (defaults: 10,000 entries, 300 s, tied to the JWKS), the configuration the README recommends.
    */
