@@ -6,16 +6,28 @@
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { CryptoKey, JSONWebKeySet } from 'jose';
 
-const materials = new WeakMap<CryptoKey, string>();
+/** Per key: its public material, and the fingerprints made from it so far, one string per `kid`. */
+const fingerprintsOf = new WeakMap<CryptoKey, { readonly material: string; readonly byKid: Map<string, string> }>();
 
-/** The fingerprint of the key that verified a token whose header named `kid` (or no `kid`). */
+/**
+ * The fingerprint of the key that verified a token whose header named `kid` (or no `kid`). One
+ * string per key and `kid`, shared by every cached token it verified, rather than a copy each.
+ */
 export function keyFingerprint(kid: unknown, key: CryptoKey): string {
-  let material = materials.get(key);
-  if (material === undefined) {
-    material = publicMaterial(KeyObject.from(key as Parameters<typeof KeyObject.from>[0]).export({ format: 'jwk' }));
-    materials.set(key, material);
+  let known = fingerprintsOf.get(key);
+  if (known === undefined) {
+    const material = publicMaterial(KeyObject.from(key as Parameters<typeof KeyObject.from>[0]).export({ format: 'jwk' }));
+    known = { material, byKid: new Map() };
+    fingerprintsOf.set(key, known);
   }
-  return `${typeof kid === 'string' ? kid : ''}|${material}`;
+  const name = typeof kid === 'string' ? kid : '';
+  let fingerprint = known.byKid.get(name);
+  if (fingerprint === undefined) {
+    fingerprint = `${name}|${known.material}`;
+    // A JWKS names few kids per key; tokens naming others are refused by the resolver before this.
+    if (known.byKid.size < 16) known.byKid.set(name, fingerprint);
+  }
+  return fingerprint;
 }
 
 /**

@@ -39,6 +39,18 @@ describe("createJwtVerifier's answer from memory", () => {
     expect(remembered(expired)).toBeUndefined();
   });
 
+  it('S-22: a miss followed by the verification of another token never files one under the other', async () => {
+    const { key, verify, remembered } = await setup();
+    const alice = await mintAccessToken(key, claims);
+    const bob = await mintAccessToken(key, { ...claims, sub: 'bob' });
+    expect(remembered(alice)).toBeUndefined(); // a miss: its hash is kept for the verification that follows
+    expect((await verify(bob)).subject).toBe('bob'); // ... but this is another token
+    expect(remembered(alice)).toBeUndefined();
+    expect(remembered(bob)?.subject).toBe('bob');
+    expect((await verify(alice)).subject).toBe('alice');
+    expect(remembered(alice)?.subject).toBe('alice');
+  });
+
   it('with the cache off, it only ever refuses on sight', async () => {
     const { key, verify, remembered } = await setup(false);
     const token = await mintAccessToken(key, claims);
