@@ -4,6 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 export const START = '<!-- bench:results:start -->';
 export const END = '<!-- bench:results:end -->';
+const SUMMARY_START = '<!-- bench:summary:start -->';
+const SUMMARY_END = '<!-- bench:summary:end -->';
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const mib = (bytes) => fmt(bytes / 2 ** 20, 1);
@@ -192,7 +194,54 @@ export function renderReport(input) {
   md.push('Acceptance checks (issue 6):');
   md.push('');
   for (const c of list) md.push(`- **${c.status}** ${c.name}: ${c.detail}`);
-  return { markdown: md.join('\n'), checksText };
+  return { markdown: md.join('\n'), checksText, summary: renderSummary(input, list) };
+}
+
+const SUMMARY_COLUMNS = [
+  ['plain', 'plain Express'],
+  ['portcullis', '**@portcullis/bearer-auth**'],
+  ['express-oauth2-jwt-bearer', 'express-oauth2-jwt-bearer'],
+  ['mcp-sdk', 'MCP SDK `requireBearerAuth` + jose'],
+  ['mcp-auth', 'mcp-auth'],
+];
+
+/** The short form for the root README: req/s (ratio to plain) per scenario, and the checks' verdicts. */
+function renderSummary({ results, paired = {}, scenarios, machine, settings }, list) {
+  const md = [];
+  md.push(
+    `Run of ${machine.date.slice(0, 10)} on a ${machine.cpus}-core ${machine.cpu}, Node ${machine.node.replace(/^v/, '')}, ${settings.connections} connections, servers pinned to one core; each figure is the median of ${settings.rounds} interleaved rounds (requests per second, and the ratio to a plain Express route measured in the same rounds; in brackets for bearer-auth, the ratio with both loaded at once, see bench/README.md):`,
+  );
+  md.push('');
+  md.push(`| scenario | ${SUMMARY_COLUMNS.map(([, title]) => title).join(' | ')} |`);
+  md.push(`| --- | ${SUMMARY_COLUMNS.map(() => '---:').join(' | ')} |`);
+  for (const sc of scenarios) {
+    const plain = results.plain?.[sc.id];
+    if (!plain) continue;
+    const cells = SUMMARY_COLUMNS.map(([variant]) => {
+      const c = results[variant]?.[sc.id];
+      if (!c) return '—';
+      if (variant === 'plain') return fmt(c.rps);
+      const pair = variant === 'portcullis' ? paired.portcullis?.[sc.id] : undefined;
+      const text = `${fmt(c.rps)} (${fmt(c.rps / plain.rps, 2)}${pair ? `; together ${fmt(pair.ratio, 2)}` : ''})`;
+      return variant === 'portcullis' ? `**${text}**` : text;
+    });
+    md.push(`| ${sc.label} | ${cells.join(' | ')} |`);
+  }
+  md.push('');
+  md.push('Acceptance checks of issue 6 in this run:');
+  md.push('');
+  for (const c of list.filter((check) => check.status !== 'INFO')) md.push(`- ${c.status}: ${c.name}`);
+  return md.join('\n');
+}
+
+/** Replaces the part of `path` between the summary markers, when it has them (the root README). */
+export function writeSummary(path, markdown) {
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(SUMMARY_START);
+  const end = text.indexOf(SUMMARY_END);
+  if (start === -1 || end < start) return false;
+  writeFileSync(path, `${text.slice(0, start)}${SUMMARY_START}\n${markdown}\n${SUMMARY_END}${text.slice(end + SUMMARY_END.length)}`);
+  return true;
 }
 
 /** Replaces the part of `path` between the results markers (appends the markers if missing). */

@@ -28,7 +28,7 @@ import autocannon from 'autocannon';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { AUDIENCE, CLIENT_ID, SCOPE, badSignature, createKeys, invalidTokenFactory, mint, mintManyFast } from './tokens.mjs';
 import { cpuMicros, memory } from './proc.mjs';
-import { renderReport, writeReadme } from './report.mjs';
+import { renderReport, writeReadme, writeSummary } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = join(here, '..');
@@ -471,7 +471,8 @@ mkdirSync(join(benchDir, 'results'), { recursive: true });
 writeFileSync(join(benchDir, 'results', 'latest.json'), `${JSON.stringify({ machine, floor, results, paired, skipped, flood, introspection }, null, 2)}\n`);
 if (!NO_WRITE) {
   writeReadme(join(benchDir, 'README.md'), report.markdown);
-  log('Wrote the table into bench/README.md and bench/results/latest.json');
+  const summarised = writeSummary(join(benchDir, '..', 'README.md'), report.summary);
+  log(`Wrote the table into bench/README.md${summarised ? ', the summary into README.md,' : ''} and bench/results/latest.json`);
 }
 log(`Done in ${fmt((Date.now() - startedAt) / 1000)} s`);
 process.exit(0);
