@@ -2,7 +2,7 @@
  * A bounded cache in front of any verifier: repeated verifications of one token skip the
  * signature check (or the introspection call) until the token expires.
  */
-import type { AuthInfo, TokenVerifier } from './auth-info.js';
+import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError } from './errors.js';
 import type { createJwtVerifier } from './jwt-verifier.js';
@@ -40,11 +40,11 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
   const now = clockFrom(options.currentDate);
   const flight = new SingleFlight<Omit<AuthInfo, 'token'>>();
 
-  return async (token, context) => {
+  const cached = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
     if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
     const key = tokenHash(token);
-    const cached = cache.get(key, now());
-    if (cached) return withToken(cached, token);
+    const hit = cache.get(key, now());
+    if (hit) return withToken(hit, token);
     const info = await abortable(
       flight.run(key, async () => {
         // The inner call is shared: one caller's abort must not fail the others, so it gets no signal.
@@ -59,4 +59,13 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
     );
     return withToken(info, token);
   };
+  // A cached result is answered without a promise (see TokenVerifier); the inner verifier's own
+  // answer from memory is not consulted, as this cache stands in front of it.
+  return Object.assign(cached, {
+    [answerFromMemory]: (token: string): AuthInfo | undefined => {
+      if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+      const hit = cache.get(tokenHash(token), now());
+      return hit === undefined ? undefined : withToken(hit, token);
+    },
+  });
 }

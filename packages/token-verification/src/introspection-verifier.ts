@@ -14,7 +14,7 @@ import {
   type ClientAuth,
 } from 'oauth4webapi';
 import type { CryptoKey } from 'jose';
-import type { AuthInfo, TokenVerifier } from './auth-info.js';
+import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
 import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withToken } from './claims.js';
@@ -156,7 +156,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
       throw error;
     }));
 
-  const introspect = async (token: string): Promise<CachedInfo> => {
+  const introspect = async (token: string, key: string): Promise<CachedInfo> => {
     const url = await resolveEndpoint();
     const as: AuthorizationServer = { issuer: issuer ?? url.origin, introspection_endpoint: url.href };
     const response = await introspectionRequest(as, client, clientAuth, token, {
@@ -174,23 +174,31 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
     const info = checkResponse(claims, { audiences, issuer, now: now(), clockTolerance, readScopes, acceptSenderConstrained });
     if (cache) {
       const expiresAt = Math.min(info.expiresAt ?? Infinity, now() + maxTtl);
-      cache.set(tokenHash(token), info, expiresAt);
+      cache.set(key, info, expiresAt);
     }
     return info;
   };
 
   const flight = new SingleFlight<CachedInfo>();
-  return async (token, context) => {
+  const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
     if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
     const key = tokenHash(token);
     const cached = cache?.get(key, now());
     if (cached) return withToken(cached, token);
     const info = await abortable(
-      flight.run(key, () => introspect(token)),
+      flight.run(key, () => introspect(token, key)),
       context?.signal,
     );
     return withToken(info, token);
   };
+  // A token introspected before and still cached is answered without a promise (see TokenVerifier).
+  return Object.assign(verifier, {
+    [answerFromMemory]: (token: string): AuthInfo | undefined => {
+      if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+      const cached = cache?.get(tokenHash(token), now());
+      return cached === undefined ? undefined : withToken(cached, token);
+    },
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestKey, mintAccessToken, startJwksServer, type JwksServer, type TestKey } from '@portcullis/test-fixtures';
-import { cacheVerifiedTokens, ConfigurationError, createJwtVerifier, InvalidTokenError, type TokenVerifier } from '../src/index.js';
+import { answerFromMemory, cacheVerifiedTokens, ConfigurationError, createJwtVerifier, InvalidTokenError, type AuthInfo, type TokenVerifier } from '../src/index.js';
 import { rejection } from './support.js';
 
 const ISSUER = 'https://as.portcullis.test';
@@ -56,6 +56,23 @@ describe('cacheVerifiedTokens', () => {
     expect(jwks.requests).toBe(start + 4);
     for (const token of tokens) await verify(token!);
     expect(jwks.requests).toBeGreaterThan(start + 4);
+  });
+
+  it('answers a cached token from memory, and nothing else', async () => {
+    let calls = 0;
+    const inner = async (token: string): Promise<AuthInfo> => {
+      calls++;
+      if (token !== 'good') throw new InvalidTokenError('no');
+      return { token, clientId: 'app', scopes: ['mcp:tools'], claims: {}, expiresAt: 4_000_000_000 };
+    };
+    const verify = cacheVerifiedTokens(inner);
+    const remembered = verify[answerFromMemory]!;
+    expect(remembered('good')).toBeUndefined();
+    await verify('good');
+    await rejection(verify('bad'), InvalidTokenError, { status: 401 });
+    expect(remembered('good')).toMatchObject({ token: 'good', clientId: 'app' });
+    expect(remembered('bad')).toBeUndefined();
+    expect(calls).toBe(2);
   });
 
   it('never caches a failure', async () => {

@@ -11,6 +11,7 @@ import {
   type DevAuthorizationServer,
 } from '@portcullis/test-fixtures';
 import {
+  answerFromMemory,
   ConfigurationError,
   createIntrospectionVerifier,
   InvalidTokenError,
@@ -103,6 +104,19 @@ describe('createIntrospectionVerifier against a real authorization server (oidc-
     // …and the result is cached afterwards.
     await Promise.all(Array.from({ length: 100 }, () => verify(issued.access_token)));
     expect(introspections()).toBe(before + 1);
+  });
+
+  it('answers a token it introspected before from memory, without a promise or a request', async () => {
+    const issued = await clientCredentialsToken(as, { resource: OPAQUE_RESOURCE, scope: 'mcp:tools' });
+    const verify = verifier();
+    const remembered = verify[answerFromMemory]!;
+    expect(remembered(issued.access_token)).toBeUndefined();
+    const verified = await verify(issued.access_token);
+    const before = introspections();
+    const fromMemory = remembered(issued.access_token);
+    expect(fromMemory).toEqual(verified);
+    expect(introspections()).toBe(before);
+    expect(() => remembered('')).toThrow(InvalidTokenError);
   });
 
   it('caches for at most cache.maxTtl; cache: false asks every time', async () => {
