@@ -185,14 +185,18 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
     let token: string;
-    let known: AuthInfo | undefined;
     try {
       token = extractBearerToken(req, maxAuthorizationLength);
-      // The same token again (what a client sends for the token's whole life), or a token refused
-      // on sight: answered now, without a promise.
+    } catch (error) {
+      return fail(error, res, next, settings);
+    }
+    // The same token again (what a client sends for the token's whole life), or a token refused on
+    // sight: answered now, without a promise.
+    let known: AuthInfo | undefined;
+    try {
       known = fromMemory?.(token);
     } catch (error) {
-      return fail(error, res, next, settings, token!);
+      return fail(error, res, next, settings, token);
     }
     if (known !== undefined) return admit(req, res, next, known, token);
     verifier(token).then(

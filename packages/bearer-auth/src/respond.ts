@@ -69,21 +69,18 @@ export function sendBearerError(res: ServerResponse, error: TokenVerificationErr
 }
 
 function challengeFor(error: TokenVerificationError, description: string, scope: readonly string[] | undefined, settings: ChallengeSettings): string {
-  const format = () =>
-    formatBearerChallenge({
+  // Only the challenges whose scope is the mount's own are remembered: 403 scopes vary per request.
+  const key = scope === undefined || scope === settings.challengeScopes ? `${error.code}\n${description}` : undefined;
+  let challenge = key === undefined ? undefined : settings.challenges.get(key);
+  if (challenge === undefined) {
+    challenge = formatBearerChallenge({
       resourceMetadata: settings.resourceMetadata,
       realm: settings.realm,
       error: error.code,
       errorDescription: error.code === undefined ? undefined : description,
       scope,
     });
-  // Only the challenges whose scope is the mount's own are remembered: 403 scopes vary per request.
-  if (scope !== undefined && scope !== settings.challengeScopes) return format();
-  const key = `${error.code}\n${description}`;
-  let challenge = settings.challenges.get(key);
-  if (challenge === undefined) {
-    challenge = format();
-    if (settings.challenges.size < MAX_REMEMBERED_CHALLENGES) settings.challenges.set(key, challenge);
+    if (key !== undefined && settings.challenges.size < MAX_REMEMBERED_CHALLENGES) settings.challenges.set(key, challenge);
   }
   return challenge;
 }

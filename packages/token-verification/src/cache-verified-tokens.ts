@@ -4,9 +4,9 @@
  */
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
-import { ConfigurationError, InvalidTokenError } from './errors.js';
+import { ConfigurationError } from './errors.js';
 import type { createJwtVerifier } from './jwt-verifier.js';
-import { freezeAuthInfo, withToken } from './claims.js';
+import { assertPresent, freezeAuthInfo, withToken } from './claims.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
 import { abortable, SingleFlight } from './single-flight.js';
 
@@ -40,11 +40,16 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
   const now = clockFrom(options.currentDate);
   const flight = new SingleFlight<Omit<AuthInfo, 'token'>>();
 
-  const cached = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
-    const key = tokenHash(token);
+  /** The cached answer for `token`. */
+  const fromCache = (token: string, key: string): AuthInfo | undefined => {
     const hit = cache.get(key, now());
-    if (hit) return withToken(hit, token);
+    return hit === undefined ? undefined : withToken(hit, token);
+  };
+  const cached = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
+    assertPresent(token);
+    const key = tokenHash(token);
+    const hit = fromCache(token, key);
+    if (hit) return hit;
     const info = await abortable(
       flight.run(key, async () => {
         // The inner call is shared: one caller's abort must not fail the others, so it gets no signal.
@@ -63,9 +68,8 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
   // answer from memory is not consulted, as this cache stands in front of it.
   return Object.assign(cached, {
     [answerFromMemory]: (token: string): AuthInfo | undefined => {
-      if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
-      const hit = cache.get(tokenHash(token), now());
-      return hit === undefined ? undefined : withToken(hit, token);
+      assertPresent(token);
+      return fromCache(token, tokenHash(token));
     },
   });
 }

@@ -3,6 +3,11 @@ import type { AuthInfo } from './auth-info.js';
 import { InvalidTokenError } from './errors.js';
 import { ReadonlyURL, resourceUrl } from './readonly-url.js';
 
+/** Every verifier's first check: a token at all. */
+export function assertPresent(token: unknown): asserts token is string {
+  if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+}
+
 /**
  * A token bound to a key (`cnf`: DPoP `jkt`, mTLS `x5t#S256`) is only valid with proof of that key
  * (RFC 9449 §7.2, RFC 8705 §3). Presented as a plain Bearer token it is refused, unless the caller

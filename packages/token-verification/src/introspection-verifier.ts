@@ -17,7 +17,7 @@ import type { CryptoKey } from 'jose';
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
-import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withToken } from './claims.js';
+import { assertNotSenderConstrained, assertPresent, authInfoFromClaims, freezeAuthInfo, matchAudience, withTokenFromOwnResult } from './claims.js';
 import { clockFrom, endpointUrl, fetchOption, identifier, identifiers, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
@@ -180,23 +180,27 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
   };
 
   const flight = new SingleFlight<CachedInfo>();
-  const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
-    const key = tokenHash(token);
+  /** The cached answer for `token`, after the check every verification starts with. */
+  const fromCache = (token: string, key: string): AuthInfo | undefined => {
     const cached = cache?.get(key, now());
-    if (cached) return withToken(cached, token);
+    return cached === undefined ? undefined : withTokenFromOwnResult(cached, token);
+  };
+  const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
+    assertPresent(token);
+    const key = tokenHash(token);
+    const cached = fromCache(token, key);
+    if (cached) return cached;
     const info = await abortable(
       flight.run(key, () => introspect(token, key)),
       context?.signal,
     );
-    return withToken(info, token);
+    return withTokenFromOwnResult(info, token);
   };
   // A token introspected before and still cached is answered without a promise (see TokenVerifier).
   return Object.assign(verifier, {
     [answerFromMemory]: (token: string): AuthInfo | undefined => {
-      if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
-      const cached = cache?.get(tokenHash(token), now());
-      return cached === undefined ? undefined : withToken(cached, token);
+      assertPresent(token);
+      return fromCache(token, tokenHash(token));
     },
   });
 }

@@ -5,7 +5,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPaylo
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
-import { assertNotSenderConstrained, authInfoFromClaims, freezeAuthInfo, matchAudience, withTokenFromOwnResult } from './claims.js';
+import { assertNotSenderConstrained, assertPresent, authInfoFromClaims, freezeAuthInfo, matchAudience, withTokenFromOwnResult } from './claims.js';
 import {
   clockFrom,
   endpointUrl,
@@ -260,45 +260,42 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   const flight = new SingleFlight<CachedVerification>();
 
-  /** What needs no I/O: refusal on sight, or a cached result whose key is known to be in the JWKS. */
-  const fromMemory = (token: string, hash: string | undefined): AuthInfo | undefined => {
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
-    // The cheap refusal of what cannot be a JWS at all (jose's own first check, without its
-    // exception and our wrapping of it).
+  /** The cheap refusals, before any hashing or lookup. */
+  const refuseOnSight = (token: string): void => {
+    assertPresent(token);
+    // What cannot be a JWS at all (jose's own first check, without its exception and our wrapping of it).
     if (!isCompactShape(token)) throw new InvalidTokenError('The access token is malformed: Invalid Compact JWS');
-    if (hash === undefined) return undefined;
-    const hit = cache!.get(hash, now());
-    // A cached result stands only while the key that verified it is still in the key set.
-    if (hit !== undefined && (hit.fingerprint === undefined || keyStillKnown === undefined || keyStillKnown(hit.fingerprint) === true)) {
-      return withTokenFromOwnResult(hit.info, token);
-    }
-    return undefined;
   };
+  /**
+   * A cached result stands only while the key that verified it is still in the key set: `true`,
+   * `false`, or a promise while a stale key set is re-read.
+   */
+  const stillKnown = (hit: CachedVerification): boolean | Promise<boolean> =>
+    hit.fingerprint === undefined || keyStillKnown === undefined ? true : keyStillKnown(hit.fingerprint);
 
   // The hash the answer from memory computed for a token it did not know, for the verification that
   // its caller starts at once: one SHA-256 per miss, not two (a native call that costs several µs on a
   // loaded server). Held only until the next call of the verifier, which clears it.
   let missed: { readonly token: string; readonly hash: string } | undefined;
-  const hashOf = (token: string): string | undefined => (cache === undefined || typeof token !== 'string' ? undefined : tokenHash(token));
 
   const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
-    const hash = missed !== undefined && missed.token === token ? missed.hash : hashOf(token);
+    const handedOn = missed !== undefined && missed.token === token ? missed.hash : undefined;
     missed = undefined;
-    const known = fromMemory(token, hash);
-    if (known !== undefined) return known;
-    if (hash === undefined) return withTokenFromOwnResult((await verifyFresh(token)).info, token);
-    // A cached result whose key set is being re-read (stale, or the key was not found): wait for it.
-    const hit = cache!.get(hash, now());
-    if (hit !== undefined && hit.fingerprint !== undefined && keyStillKnown !== undefined) {
-      const stillKnown = keyStillKnown(hit.fingerprint);
-      if (stillKnown !== false && (await stillKnown)) return withTokenFromOwnResult(hit.info, token);
+    refuseOnSight(token);
+    if (cache === undefined) return withTokenFromOwnResult((await verifyFresh(token)).info, token);
+    const hash = handedOn ?? tokenHash(token);
+    const hit = cache.get(hash, now());
+    if (hit !== undefined) {
+      // Synchronous while the key set is fresh; otherwise wait for its re-read, as jose does.
+      const known = stillKnown(hit);
+      if (known === true || (known !== false && (await known))) return withTokenFromOwnResult(hit.info, token);
     }
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {
         const result = await verifyFresh(token);
         const expiresAt = Math.min(result.info.expiresAt ?? Infinity, now() + maxTtl);
-        if (expiresAt > now()) cache!.set(hash, result, expiresAt);
+        if (expiresAt > now()) cache.set(hash, result, expiresAt);
         return result;
       }),
       context?.signal,
@@ -308,12 +305,15 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   // Synchronous answers for middleware (see TokenVerifier): a hit without a promise, a malformed
   // token refused without a rejection.
   return Object.assign(verifier, {
-    [answerFromMemory]: (token: string) => {
+    [answerFromMemory]: (token: string): AuthInfo | undefined => {
       missed = undefined;
-      const hash = hashOf(token);
-      const known = fromMemory(token, hash);
-      if (known === undefined && hash !== undefined) missed = { token, hash };
-      return known;
+      refuseOnSight(token);
+      if (cache === undefined) return undefined;
+      const hash = tokenHash(token);
+      const hit = cache.get(hash, now());
+      if (hit !== undefined && stillKnown(hit) === true) return withTokenFromOwnResult(hit.info, token);
+      missed = { token, hash };
+      return undefined;
     },
   });
 }

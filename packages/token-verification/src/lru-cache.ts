@@ -14,19 +14,14 @@
  *   FIFO; one that comes back goes straight to the main FIFO, which is what keeps a cyclic rotation
  *   of slightly more tokens than the capacity from missing every time, as it does under LRU.
  */
-import * as nodeCrypto from 'node:crypto';
+import { hash } from 'node:crypto';
 
-// The one-shot `crypto.hash` (Node 20.12+, 21.7+) skips the Hash object; resolved once, here.
-const oneShotHash = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : undefined;
-
-const sha256Base64url: (token: string) => string =
-  oneShotHash !== undefined
-    ? (token) => oneShotHash('sha256', token, 'base64url')
-    : (token) => nodeCrypto.createHash('sha256').update(token).digest('base64url');
-
-/** SHA-256 of the token, base64url: the only form in which a token is ever used as a key. */
+/**
+ * SHA-256 of the token, base64url: the only form in which a token is ever used as a key. The
+ * one-shot `crypto.hash` (Node 20.12+, within our engines) skips the Hash object.
+ */
 export function tokenHash(token: string): string {
-  return sha256Base64url(token);
+  return hash('sha256', token, 'base64url');
 }
 
 /** One cached entry, linked into the small or the main FIFO (head: the next to be looked at for eviction). */

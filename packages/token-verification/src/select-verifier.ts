@@ -6,6 +6,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { TokenVerifier } from './auth-info.js';
 import { ConfigurationError, InvalidTokenError } from './errors.js';
+import { assertPresent } from './claims.js';
 
 /** Options for {@link selectVerifierByIssuer}. */
 export interface SelectByIssuerOptions {
@@ -73,7 +74,7 @@ export function selectVerifierByIssuer(verifiers: Readonly<Record<string, TokenV
   const opaque = options.opaque === undefined ? undefined : checkVerifier(options.opaque, 'opaque');
 
   return async (token, context) => {
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+    assertPresent(token);
     const issuer = unverifiedIssuer(token);
     if (issuer === undefined) {
       if (!opaque) throw new InvalidTokenError('Opaque access tokens are not accepted here');
@@ -97,7 +98,7 @@ export function selectVerifierByTokenShape(options: SelectByShapeOptions): Token
   const jwt = options.jwt === undefined ? undefined : checkVerifier(options.jwt, 'jwt');
   const opaque = options.opaque === undefined ? undefined : checkVerifier(options.opaque, 'opaque');
   return async (token, context) => {
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('The access token is empty');
+    assertPresent(token);
     const verifier = isJwt(token) ? jwt : opaque;
     if (!verifier) throw new InvalidTokenError(`${isJwt(token) ? 'JWT' : 'Opaque'} access tokens are not accepted here`);
     return verifier(token, context);
