@@ -7,12 +7,14 @@
 //
 //   node bench/src/paired.mjs [--variants=portcullis,empty-middleware] [--scenarios=same-es256,malformed]
 //                             [--rounds=5] [--duration=3]
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUDIENCE, createKeys, mint } from './tokens.mjs';
 import { cpuMicros } from './proc.mjs';
+import { startNode, stop } from './processes.mjs';
+import { median } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
@@ -40,14 +42,6 @@ if (cpus < 2) {
 const SERVER_CPU = String(cpus - 1);
 const CLIENT_CPUS = cpus === 2 ? '0' : `0-${cpus - 2}`;
 
-function startNode(script, env, cpu) {
-  const child = spawn('taskset', ['-c', cpu, process.execPath, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (message) => resolve({ child, message }));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
 /** One wrk run: 1 thread, 50 connections, keep-alive. */
 function wrk(port, authorization, seconds) {
   const argv = ['-c', CLIENT_CPUS, 'wrk', '-t1', '-c50', `-d${seconds}s`, `http://127.0.0.1:${port}/mcp`];
@@ -59,8 +53,6 @@ function wrk(port, authorization, seconds) {
     }),
   );
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[(values.length - 1) >> 1];
 
 const keys = await createKeys();
 const authority = await startNode(join(here, 'authority.mjs'), { BENCH_JWKS: JSON.stringify(keys.jwks), BENCH_OPAQUE_TOKENS: '{}' }, CLIENT_CPUS);
@@ -96,5 +88,5 @@ try {
     }
   }
 } finally {
-  for (const { child } of [...Object.values(servers), authority]) if (child.connected) child.disconnect();
+  await Promise.all([...Object.values(servers), authority].map(({ child }) => stop(child)));
 }

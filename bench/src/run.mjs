@@ -17,7 +17,7 @@
 //   --variants=a,b     BENCH_VARIANTS       variants to run (plain is always run: it is the ceiling)
 //   --flood=N          BENCH_FLOOD=N        invalid tokens in the flood (default 100000)
 //   --no-write         BENCH_NO_WRITE=1     do not rewrite the table in bench/README.md
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -28,6 +28,8 @@ import autocannon from 'autocannon';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { AUDIENCE, CLIENT_ID, SCOPE, badSignature, createKeys, invalidTokenFactory, mint, mintManyFast } from './tokens.mjs';
 import { cpuMicros, memory } from './proc.mjs';
+import { startNode, stop } from './processes.mjs';
+import { median } from './stats.mjs';
 import { renderReport, writeReadme, writeSummary } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,27 +100,6 @@ const SERVER_CPUS = pin ? `${cpuCount - 1}` : undefined;
 const CLIENT_CPUS = pin ? (cpuCount === 2 ? '0' : `0-${cpuCount - 2}`) : undefined;
 if (pin) execFileSync('taskset', ['-a', '-p', '-c', CLIENT_CPUS, String(process.pid)], { stdio: 'ignore' });
 
-/** Starts a Node script with an IPC channel, optionally pinned; resolves with the child and its first message. */
-function startNode(script, env, cpus) {
-  const cmd = cpus ? 'taskset' : process.execPath;
-  const argv = cpus ? ['-c', cpus, process.execPath, script] : [script];
-  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (message) => resolve({ child, message }));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.disconnect?.();
-    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Load generation
 /** One autocannon run. `auth` is a header value, a function returning one per request, or null. */
@@ -163,14 +144,6 @@ async function measure(pid, port, auth, expect, { warmup = WARMUP, warmupRequest
     unexpected: total - ok + r.errors + r.timeouts,
     generatorLoad: (gen.user + gen.system) / 1e6 / seconds,
   };
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(values) {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!sorted.length) return NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** One cell from its rounds: the median of each figure; counts are summed, memory is the largest seen. */

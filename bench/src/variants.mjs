@@ -7,6 +7,9 @@ export class SkipVariant extends Error {}
 /** The introspection client credentials the AS stub accepts (it does not check them). */
 export const INTROSPECTION_CLIENT = { clientId: 'bench-rs', clientSecret: 'bench-rs-secret' };
 
+/** What the reference middlewares put on `req.auth`: no verification stands behind it. */
+const CONSTANT_AUTH = Object.freeze({ token: 'constant', clientId: 'bench', scopes: ['mcp:tools'], claims: {} });
+
 function notBuilt(error) {
   throw new SkipVariant(`cannot load the package (run \`pnpm build\` first?): ${error.message.split('\n')[0]}`);
 }
@@ -38,10 +41,9 @@ export const variants = {
    * more Express layer costs before any authentication work (a reference for paired.mjs).
    */
   async 'empty-middleware'() {
-    const auth = Object.freeze({ token: 'constant', clientId: 'bench', scopes: ['mcp:tools'], claims: {} });
     return {
       middleware: (req, _res, next) => {
-        req.auth = auth;
+        req.auth = CONSTANT_AUTH;
         next();
       },
     };
@@ -57,7 +59,6 @@ export const variants = {
     const { keys } = await (await fetch(`${config.issuer}/jwks`)).json();
     const key = createPublicKey({ key: keys.find((k) => k.alg === 'ES256'), format: 'jwk' });
     const options = { key, dsaEncoding: 'ieee-p1363' };
-    const auth = Object.freeze({ token: 'constant', clientId: 'bench', scopes: ['mcp:tools'], claims: {} });
     return {
       middleware: (req, res, next) => {
         const token = (req.headers.authorization ?? '').slice(7);
@@ -67,7 +68,7 @@ export const variants = {
           res.end();
           return;
         }
-        req.auth = auth;
+        req.auth = CONSTANT_AUTH;
         next();
       },
     };
