@@ -4,6 +4,8 @@
  * verification than a synchronous `crypto.verify` on the same key (issue 6). Keys are still found
  * and imported by `jose` (the same resolver, so the same `kid`/`alg`/`use`/`key_ops` selection and
  * the same JWKS refetch and cooldown); claims are checked as `jose`'s `validateClaimsSet` does.
+ * A header segment seen on an accepted token keeps its key until the key set is read again, so the
+ * next token under that header (the cache-miss path of a busy server) is checked synchronously.
  *
  * The contract is one-sided: an accepted token is one `jose.jwtVerify` accepts with the same
  * payload. Whatever this path is not sure about — `crit`, an algorithm or key it does not handle,
@@ -73,13 +75,48 @@ const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 // jose decodes header and payload with a fatal UTF-8 decoder (BOM stripped); so do we.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A header already seen on a token this path accepted: its key, resolved once per key-set version. */
+interface KnownSigner {
+  /** The key set the key was resolved from (see `keySetVersion`). */
+  readonly version: unknown;
+  readonly header: JWSHeaderParameters;
+  readonly scheme: Scheme;
+  readonly key: CryptoKey;
+  readonly keyObject: KeyObject;
+}
+
+/** Distinct headers remembered: an issuer signs with a handful (one per `kid` and `typ`). */
+const MAX_KNOWN_HEADERS = 16;
+
+/** The fast path: `verify` resolves the key as jose would; `verifyKnown` answers at once when it can. */
+export interface FastJwtVerifier {
+  /**
+   * The verified payload, header and key; or a deferral to `jose` (with the key it resolved, so jose
+   * need not resolve it again); or a rejection (`InvalidTokenError` for a bad signature, or
+   * whatever the key resolver throws, exactly as it would throw inside `jose.jwtVerify`).
+   */
+  verify(token: string): Promise<FastVerified | FastDeferred>;
+  /**
+   * The same answer as `verify`, synchronously, for a token whose header segment is one this path
+   * accepted before, while the key set it was resolved from is current; `undefined` otherwise (or
+   * whenever `verify` would defer). No promise, no key lookup: the cache-miss path of a server.
+   */
+  verifyKnown(token: string): FastVerified | undefined;
+}
+
 /**
- * Returns a function that verifies `token` on the fast path: the verified payload, header and key;
- * or a deferral to `jose` (with the key it resolved, so jose need not resolve it again); or a rejection (`InvalidTokenError` for a bad signature, or
- * whatever the key resolver throws, exactly as it would throw inside `jose.jwtVerify`).
+ * The fast path over `resolve`. `keySetVersion` names the key set as currently usable without a
+ * re-read (an object that changes when the JWKS is fetched again), or `undefined` while it is due
+ * for a re-read: a header's key is reused only under the version it was resolved from.
  */
-export function fastJwtVerifier(resolve: KeyResolver, algorithms: ReadonlySet<string>, rules: ClaimRules) {
+export function fastJwtVerifier(
+  resolve: KeyResolver,
+  algorithms: ReadonlySet<string>,
+  rules: ClaimRules,
+  keySetVersion: () => unknown = () => undefined,
+): FastJwtVerifier {
   const keyObjects = new WeakMap<CryptoKey, KeyObject | null>();
+  const knownHeaders = new Map<string, KnownSigner>();
 
   const keyObjectFor = (key: CryptoKey, scheme: Scheme): KeyObject | null => {
     let keyObject = keyObjects.get(key);
@@ -90,42 +127,84 @@ export function fastJwtVerifier(resolve: KeyResolver, algorithms: ReadonlySet<st
     return keyObject;
   };
 
-  return async (token: string): Promise<FastVerified | FastDeferred> => {
-    if (!COMPACT.test(token)) return DEFER;
-    const first = token.indexOf('.');
-    const second = token.indexOf('.', first + 1);
-    const encodedHeader = token.slice(0, first);
-    const encodedPayload = token.slice(first + 1, second);
-    const encodedSignature = token.slice(second + 1);
-    // A length of 4n+1 is not base64 at all: jose's decoder throws.
-    if (encodedHeader.length % 4 === 1 || encodedPayload.length % 4 === 1 || encodedSignature.length % 4 === 1) return DEFER;
-
-    const header = parseObject(encodedHeader) as JWSHeaderParameters | undefined;
-    if (header === undefined || header.crit !== undefined) return DEFER;
-    const { alg } = header;
-    if (typeof alg !== 'string' || !algorithms.has(alg)) return DEFER;
-    const scheme = SCHEMES[alg];
-    if (scheme === undefined) return DEFER;
-
-    // The same call, with the same header, that jose makes once it has checked what we checked.
-    const key = await resolve(header, { payload: encodedPayload, protected: encodedHeader, signature: encodedSignature });
-    const keyObject = keyObjectFor(key, scheme);
-    if (keyObject === null) return { verified: false, key };
-
-    const signingInput = Buffer.from(token.slice(0, second), 'latin1');
-    const signature = Buffer.from(encodedSignature, 'base64url');
+  /** Signature, then claims, on a key in hand: verified, `undefined` to defer, or a throw for a bad signature. */
+  const check = (token: string, parts: Segments, header: JWSHeaderParameters, scheme: Scheme, key: CryptoKey, keyObject: KeyObject): FastVerified | undefined => {
+    const signingInput = Buffer.from(token.slice(0, parts.second), 'latin1');
+    const signature = Buffer.from(parts.encodedSignature, 'base64url');
     let valid: boolean;
     try {
       valid = cryptoVerify(scheme.hash, signingInput, verifyKey(keyObject, scheme), signature);
     } catch {
-      return { verified: false, key }; // node:crypto refused the input outright: let jose decide
+      return undefined; // node:crypto refused the input outright: let jose decide
     }
     if (!valid) throw new InvalidTokenError('The access token signature is invalid');
-
-    const payload = parseObject(encodedPayload) as JWTPayload | undefined;
-    if (payload === undefined || !claimsPass(header, payload, rules)) return { verified: false, key };
+    const payload = parseObject(parts.encodedPayload) as JWTPayload | undefined;
+    if (payload === undefined || !claimsPass(header, payload, rules)) return undefined;
     return { verified: true, payload, header, key };
   };
+
+  return {
+    async verify(token) {
+      const parts = segments(token);
+      if (parts === undefined) return DEFER;
+      const header = parseObject(parts.encodedHeader) as JWSHeaderParameters | undefined;
+      if (header === undefined || header.crit !== undefined) return DEFER;
+      const { alg } = header;
+      if (typeof alg !== 'string' || !algorithms.has(alg)) return DEFER;
+      const scheme = SCHEMES[alg];
+      if (scheme === undefined) return DEFER;
+
+      // The same call, with the same header, that jose makes once it has checked what we checked.
+      const before = keySetVersion();
+      const key = await resolve(header, { payload: parts.encodedPayload, protected: parts.encodedHeader, signature: parts.encodedSignature });
+      // The key is tied to a version only if no re-read landed while it was being resolved.
+      const version = keySetVersion() === before ? before : undefined;
+      const keyObject = keyObjectFor(key, scheme);
+      if (keyObject === null) return { verified: false, key };
+      const verified = check(token, parts, header, scheme, key, keyObject);
+      if (verified === undefined) return { verified: false, key };
+      // Remembered only once a token signed under this header has passed every check, so what fills
+      // this map is what the issuer signed, not what a client made up.
+      if (version !== undefined && knownHeaders.get(parts.encodedHeader)?.version !== version) {
+        if (knownHeaders.size >= MAX_KNOWN_HEADERS) knownHeaders.clear();
+        knownHeaders.set(parts.encodedHeader, { version, header: Object.freeze(header), scheme, key, keyObject });
+      }
+      return verified;
+    },
+
+    verifyKnown(token) {
+      const parts = segments(token);
+      if (parts === undefined) return undefined;
+      const signer = knownHeaders.get(parts.encodedHeader);
+      if (signer === undefined) return undefined;
+      if (signer.version !== keySetVersion()) {
+        knownHeaders.delete(parts.encodedHeader); // re-resolved by the next `verify` under the new key set
+        return undefined;
+      }
+      return check(token, parts, signer.header, signer.scheme, signer.key, signer.keyObject);
+    },
+  };
+}
+
+/** The three segments of a compact JWS, or undefined when jose's decoder would throw on one. */
+interface Segments {
+  readonly encodedHeader: string;
+  readonly encodedPayload: string;
+  readonly encodedSignature: string;
+  /** Index of the second dot: the signing input is everything before it. */
+  readonly second: number;
+}
+
+function segments(token: string): Segments | undefined {
+  if (!COMPACT.test(token)) return undefined;
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  const encodedHeader = token.slice(0, first);
+  const encodedPayload = token.slice(first + 1, second);
+  const encodedSignature = token.slice(second + 1);
+  // A length of 4n+1 is not base64 at all: jose's decoder throws.
+  if (encodedHeader.length % 4 === 1 || encodedPayload.length % 4 === 1 || encodedSignature.length % 4 === 1) return undefined;
+  return { encodedHeader, encodedPayload, encodedSignature, second };
 }
 
 /** jose's `checkCryptoKey` and `minRsaBits`, as a yes/no: a key jose would refuse goes to jose. */

@@ -177,6 +177,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   let key: KeyResolver | Uint8Array;
   // Whether a key (by fingerprint) is still in the key set; absent for a static set or a secret.
   let keyStillKnown: KeySet['has'] | undefined;
+  // The key set as currently usable without a re-read (see KeySet.version); a static set never changes.
+  let keySetVersion: KeySet['version'] = () => STATIC_KEY_SET;
   if (options.secret !== undefined) {
     key = secretBytes(options.secret);
   } else if (options.jwks !== undefined) {
@@ -194,6 +196,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           discoveredKeySet(issuer, metadataFetcher, allowInsecureHttp, (url) => remoteKeySet(url, keySetOptions)));
     key = keySet.resolve;
     keyStillKnown = keySet.has;
+    keySetVersion = keySet.version;
   }
 
   const strict = options.requireRfc9068 === true;
@@ -216,7 +219,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           requiredClaims: verifyOptions.requiredClaims!,
           typ: verifyOptions.typ,
           currentDate,
-        })
+        }, keySetVersion)
       : undefined;
 
   /** Signature and claims: the node:crypto fast path when it is sure, else jose. */
@@ -224,7 +227,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     try {
       const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
       if (typeof key !== 'function') return { payload: (await jwtVerify(token, key, options)).payload, fingerprint: undefined };
-      const fastResult = await fast!(token);
+      const fastResult = await fast!.verify(token);
       if (fastResult.verified) {
         return { payload: fastResult.payload, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
       }
@@ -242,6 +245,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   const verifyFresh = async (token: string): Promise<CachedVerification> => {
     const { payload, fingerprint } = await verifyToken(token);
+    return afterSignature(payload, fingerprint);
+  };
+
+  /** The checks of ours beyond jose's, and the result as cached. */
+  const afterSignature = (payload: JWTPayload, fingerprint: string | undefined): CachedVerification => {
     // jose only checks that the time claims are numbers; `1e400` in the JSON parses to Infinity, an
     // `exp` that never expires. RFC 7519 §2 NumericDate is finite: anything else is malformed.
     for (const claim of ['exp', 'nbf', 'iat'] as const) {
@@ -254,8 +262,23 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       throw new InvalidTokenError('The access token was issued in the future ("iat")');
     }
     assertNotSenderConstrained(payload, acceptSenderConstrained);
-    const { token: _token, ...info } = freezeAuthInfo(authInfoFromClaims(token, payload, matchAudience(payload['aud'], audiences)!, readScopes));
+    const { token: _token, ...info } = freezeAuthInfo(authInfoFromClaims('', payload, matchAudience(payload['aud'], audiences)!, readScopes));
     return { info, fingerprint };
+  };
+
+  /**
+   * A token never seen, signed under a header already verified while its key set is current:
+   * checked here and now (see FastJwtVerifier.verifyKnown), or `undefined` for the async path.
+   */
+  const verifyNow = (token: string): CachedVerification | undefined => {
+    const known = fast?.verifyKnown(token);
+    if (known === undefined) return undefined;
+    return afterSignature(known.payload, keyStillKnown && keyFingerprint(known.header.kid, known.key));
+  };
+
+  const remember = (hash: string, result: CachedVerification): void => {
+    const expiresAt = Math.min(result.info.expiresAt ?? Infinity, now() + maxTtl);
+    if (expiresAt > now()) cache!.set(hash, result, expiresAt);
   };
 
   const flight = new SingleFlight<CachedVerification>();
@@ -282,41 +305,61 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     const handedOn = missed !== undefined && missed.token === token ? missed.hash : undefined;
     missed = undefined;
     refuseOnSight(token);
-    if (cache === undefined) return withTokenFromOwnResult((await verifyFresh(token)).info, token);
+    if (cache === undefined) return withTokenFromOwnResult((verifyNow(token) ?? (await verifyFresh(token))).info, token);
     const hash = handedOn ?? tokenHash(token);
     const hit = cache.get(hash, now());
     if (hit !== undefined) {
       // Synchronous while the key set is fresh; otherwise wait for its re-read, as jose does.
       const known = stillKnown(hit);
       if (known === true || (known !== false && (await known))) return withTokenFromOwnResult(hit.info, token);
+    } else if (handedOn === undefined) {
+      // (A handed-on hash means the answer from memory has just tried this.)
+      const checked = verifyNow(token);
+      if (checked !== undefined) {
+        remember(hash, checked);
+        return withTokenFromOwnResult(checked.info, token);
+      }
     }
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {
         const result = await verifyFresh(token);
-        const expiresAt = Math.min(result.info.expiresAt ?? Infinity, now() + maxTtl);
-        if (expiresAt > now()) cache.set(hash, result, expiresAt);
+        remember(hash, result);
         return result;
       }),
       context?.signal,
     );
     return withTokenFromOwnResult(verified.info, token);
   };
-  // Synchronous answers for middleware (see TokenVerifier): a hit without a promise, a malformed
-  // token refused without a rejection.
+  // Synchronous answers for middleware (see TokenVerifier): a hit, and a miss under a known header,
+  // without a promise; a malformed token or a bad signature refused without a rejection.
   return Object.assign(verifier, {
     [answerFromMemory]: (token: string): AuthInfo | undefined => {
       missed = undefined;
       refuseOnSight(token);
-      if (cache === undefined) return undefined;
+      if (cache === undefined) {
+        const checked = verifyNow(token);
+        return checked && withTokenFromOwnResult(checked.info, token);
+      }
       const hash = tokenHash(token);
       const hit = cache.get(hash, now());
-      if (hit !== undefined && stillKnown(hit) === true) return withTokenFromOwnResult(hit.info, token);
+      if (hit !== undefined) {
+        if (stillKnown(hit) === true) return withTokenFromOwnResult(hit.info, token);
+      } else {
+        const verified = verifyNow(token);
+        if (verified !== undefined) {
+          remember(hash, verified);
+          return withTokenFromOwnResult(verified.info, token);
+        }
+      }
       missed = { token, hash };
       return undefined;
     },
   });
 }
+
+/** The `version` of a key set given as a static `jwks`: it never changes. */
+const STATIC_KEY_SET = {};
 
 /** One verified token as cached: its AuthInfo without the token, and the key that verified it. */
 interface CachedVerification {
@@ -389,6 +432,7 @@ function discoveredKeySet(
       return (await pending).resolve(header, token);
     },
     has: (fingerprint) => created?.has(fingerprint) ?? false,
+    version: () => created?.version(),
   };
 }
 

@@ -30,6 +30,11 @@ export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput
 export interface KeySet {
   readonly resolve: KeyResolver;
   readonly has: (fingerprint: string) => boolean | Promise<boolean>;
+  /**
+   * The key set as fetched (a new object at every fetch) while it is fresh, else `undefined`: a key
+   * resolved under one version stands, without another lookup, as long as the version is current.
+   */
+  readonly version: () => unknown;
 }
 
 export interface RemoteKeySetOptions {
@@ -118,7 +123,8 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
     }
     return known(fingerprint);
   };
-  return { resolve, has };
+  const version = (): unknown => (remote.fresh ? (cache as { jwks?: unknown }).jwks : undefined);
+  return { resolve, has, version };
 }
 
 function isJwkSet(value: unknown): value is JSONWebKeySet {

@@ -43,19 +43,46 @@ describe("createJwtVerifier's answer from memory", () => {
     const { key, verify, remembered } = await setup();
     const alice = await mintAccessToken(key, claims);
     const bob = await mintAccessToken(key, { ...claims, sub: 'bob' });
-    expect(remembered(alice)).toBeUndefined(); // a miss: its hash is kept for the verification that follows
+    expect(remembered(alice)).toBeUndefined(); // a miss (no header known yet): its hash is kept for the verification that follows
     expect((await verify(bob)).subject).toBe('bob'); // ... but this is another token
-    expect(remembered(alice)).toBeUndefined();
     expect(remembered(bob)?.subject).toBe('bob');
+    expect(remembered(alice)?.subject).toBe('alice'); // checked now, under bob's (known) header, and filed under its own hash
     expect((await verify(alice)).subject).toBe('alice');
-    expect(remembered(alice)?.subject).toBe('alice');
   });
 
-  it('with the cache off, it only ever refuses on sight', async () => {
+  it('checks a never-seen token at once when a token under the same header has been verified, then knows it', async () => {
+    const { key, verify, remembered } = await setup();
+    await verify(await mintAccessToken(key, claims));
+    const carol = await mintAccessToken(key, { ...claims, sub: 'carol', scope: 'mcp:tools mcp:admin' });
+    const now = remembered(carol);
+    expect(now).toMatchObject({ token: carol, subject: 'carol', scopes: ['mcp:tools', 'mcp:admin'] });
+    expect(await verify(carol)).toEqual(now);
+    expect(Object.isFrozen(now!.claims)).toBe(true);
+  });
+
+  it('S-14: refuses a bad signature under a known header at once, and leaves a failed claim to the verifier for its exact error', async () => {
+    const { key, verify, remembered } = await setup();
+    const good = await mintAccessToken(key, claims);
+    await verify(good);
+    const other = await mintAccessToken(key, { ...claims, sub: 'mallory' });
+    const forged = `${other.slice(0, other.lastIndexOf('.'))}.${good.slice(good.lastIndexOf('.') + 1)}`;
+    expect(() => remembered(forged)).toThrow(new InvalidTokenError('The access token signature is invalid'));
+    const expired = await mintAccessToken(key, { ...claims, exp: Math.floor(Date.now() / 1000) - 60 });
+    expect(remembered(expired)).toBeUndefined();
+    await expect(verify(expired)).rejects.toThrow('The access token has expired');
+    const elsewhere = await mintAccessToken(key, { ...claims, aud: 'https://other.portcullis.test/mcp' });
+    expect(remembered(elsewhere)).toBeUndefined();
+    await expect(verify(elsewhere)).rejects.toThrow(/"aud"/);
+  });
+
+  it('with the cache off, it remembers no token: only headers, so a token is checked at once but every time', async () => {
     const { key, verify, remembered } = await setup(false);
     const token = await mintAccessToken(key, claims);
-    await verify(token);
     expect(remembered(token)).toBeUndefined();
+    await verify(token);
+    expect(remembered(token)).toMatchObject({ token, subject: 'alice' });
+    const forged = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    expect(() => remembered(forged)).toThrow(InvalidTokenError);
   });
 });
 

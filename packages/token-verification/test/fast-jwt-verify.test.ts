@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { createLocalJWKSet, errors, jwtVerify, type JWK, type JWTVerifyOptions } from 'jose';
 import { createJwtVerifier, InvalidTokenError } from '../src/index.js';
 import { fastJwtVerifier } from '../src/fast-jwt-verify.js';
+import type { KeyResolver } from '../src/remote-key-set.js';
 
 const ISSUER = 'https://as.portcullis.test';
 const RESOURCE = 'https://mcp.portcullis.test/mcp';
@@ -200,9 +201,9 @@ describe('fastJwtVerifier against jose.jwtVerify (differential)', () => {
           currentDate,
         });
         const reference = await outcome(() => jwtVerify(token, resolver, options));
-        let result: Awaited<ReturnType<typeof fast>>;
+        let result: Awaited<ReturnType<typeof fast.verify>>;
         try {
-          result = await fast(token);
+          result = await fast.verify(token);
         } catch (error) {
           expect(reference.ok).toBe(false);
           if (error instanceof InvalidTokenError) expect(reference).toEqual({ ok: false, error: errors.JWSSignatureVerificationFailed.name });
@@ -225,6 +226,68 @@ describe('fastJwtVerifier against jose.jwtVerify (differential)', () => {
     // The property is only meaningful if both branches were exercised.
     expect(accepted).toBeGreaterThan(10);
     expect(deferred).toBeGreaterThan(10);
+  });
+
+  it('answers at once under a header it accepted before exactly as jose does, and never under another', async () => {
+    let accepted = 0;
+    let rejected = 0;
+    await fc.assert(
+      fc.asyncProperty(caseArb, fc.boolean(), async (c, versionMoves) => {
+        const token = tokenFor(c);
+        const options = optionsFor(c.strict);
+        let version = {};
+        const fast = fastJwtVerifier(
+          resolver,
+          new Set(options.algorithms),
+          { issuer: ISSUER, audiences: [RESOURCE], clockTolerance: 5, requiredClaims: options.requiredClaims!, typ: options.typ, currentDate },
+          () => version,
+        );
+        // A valid token under the same header segment, signed by the case's signer, primes the memo
+        // (when that header is one the fast path accepts at all).
+        const encodedHeader = token.split('.')[0]!;
+        const key = signingKeys[c.signer]!;
+        const primerInput = `${encodedHeader}.${b64(JSON.stringify({ iss: ISSUER, aud: RESOURCE, exp: NOW + 300, iat: NOW, sub: 'p', client_id: 'p', jti: 'p' }))}`;
+        const primer = `${primerInput}.${signature(key.alg, key.privateKey, primerInput)}`;
+        const primed = await fast.verify(primer).then((r) => r.verified, () => false);
+        if (versionMoves) version = {}; // the key set was read again: nothing may be answered from before
+        const reference = await outcome(() => jwtVerify(token, resolver, options));
+        let known: ReturnType<typeof fast.verifyKnown>;
+        try {
+          known = fast.verifyKnown(token);
+        } catch (error) {
+          expect(primed && !versionMoves).toBe(true);
+          expect(error).toBeInstanceOf(InvalidTokenError);
+          expect(reference).toEqual({ ok: false, error: errors.JWSSignatureVerificationFailed.name });
+          rejected++;
+          return;
+        }
+        if (known === undefined) return; // the caller goes the async way, checked above
+        expect(primed && !versionMoves).toBe(true);
+        expect(reference).toEqual({ ok: true, payload: known.payload });
+        expect(known.key).toBe((await jwtVerify(token, resolver, options)).key);
+        accepted++;
+      }),
+      { numRuns: 600 },
+    );
+    expect(accepted).toBeGreaterThan(10);
+    expect(rejected).toBeGreaterThan(3);
+  });
+
+  it('does not tie a key to a key set that was read again while the key was being resolved', async () => {
+    let version = {};
+    const reReadDuringResolve: KeyResolver = async (header, token) => {
+      const key = await resolver(header, token);
+      version = {}; // a re-read landed meanwhile: which set the key came from is unknown
+      return key;
+    };
+    const fast = fastJwtVerifier(reReadDuringResolve, new Set(['ES256']), { issuer: ISSUER, audiences: [RESOURCE], clockTolerance: 5, requiredClaims: ['exp'], typ: undefined, currentDate }, () => version);
+    const key = signingKeys[0]!;
+    const mint = (sub: string) => {
+      const input = `${b64(JSON.stringify({ alg: 'ES256', kid: key.kid }))}.${b64(JSON.stringify({ iss: ISSUER, aud: RESOURCE, exp: NOW + 300, sub }))}`;
+      return `${input}.${signature('ES256', key.privateKey, input)}`;
+    };
+    expect((await fast.verify(mint('a'))).verified).toBe(true);
+    expect(fast.verifyKnown(mint('b'))).toBeUndefined();
   });
 
   it('the whole verifier accepts exactly what jose accepts, with the same claims', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createTestKey, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
-import { ConfigurationError, createJwtVerifier, InvalidTokenError } from '../src/index.js';
+import { answerFromMemory, ConfigurationError, createJwtVerifier, InvalidTokenError } from '../src/index.js';
 import { rejection } from './support.js';
 
 const ISSUER = 'https://as.portcullis.test';
@@ -47,6 +47,31 @@ describe('createJwtVerifier: the verified-token cache', () => {
       expect(jwks.requests).toBeGreaterThan(before);
 
       const error = await rejection(verify(oldToken), InvalidTokenError, { status: 401, code: 'invalid_token' });
+      expect(error.message).toMatch(/No known key/);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('checks a never-seen token at once under a known header only while the JWKS its key came from is current', async () => {
+    const old = await createTestKey('ES256');
+    const next = await createTestKey('ES256');
+    const jwks = await startJwksServer([old.publicJwk]);
+    try {
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cooldown: 0 });
+      const now = verify[answerFromMemory]!;
+      const mint = (key: typeof old, sub: string) => mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub });
+      await verify(await mint(old, 'first')); // fetches the JWKS
+      await verify(await mint(old, 'second')); // resolved under the JWKS as fetched: the header is now known
+      const fetched = jwks.requests;
+      expect(now(await mint(old, 'third'))).toMatchObject({ subject: 'third' });
+      expect(jwks.requests).toBe(fetched);
+
+      jwks.keys = [next.publicJwk];
+      await verify(await mint(next, 'rotated')); // an unknown kid: the JWKS is read again, without the old key
+      const late = await mint(old, 'late');
+      expect(now(late)).toBeUndefined();
+      const error = await rejection(verify(late), InvalidTokenError, { status: 401 });
       expect(error.message).toMatch(/No known key/);
     } finally {
       await jwks.close();
