@@ -77,14 +77,14 @@ interface GrantState {
   readonly required: readonly string[];
 }
 
-// One property on the request, under a symbol, and in the common case (no per-operation scopes) the
-// same object for every request of a mount. Not a WeakMap entry per request (extra work for every
-// garbage collection), and not more properties: measured under load, each property added to
-// `req` costs more than the whole cache hit.
-const kGrant = Symbol('bearerAuth.grant');
+// Per request, in the common case (no per-operation scopes) the same object for every request of a
+// mount. In a WeakMap, not a property of `req`: any property added to an IncomingMessage after
+// `auth` costs V8 a map migration, about 27,000 instructions per request (callgrind, bench/README.md),
+// three times a WeakMap entry and more than the whole cache hit.
+const grants = new WeakMap<IncomingMessage, GrantState>();
 /** Marks token-verification's read-only `AuthInfo.resource` URLs (see its readonly-url.ts). */
 const READ_ONLY_URL = Symbol.for('@portcullis/token-verification.readOnlyUrl');
-type GrantedRequest = IncomingMessage & { auth?: AuthInfo; [kGrant]?: GrantState };
+type GrantedRequest = IncomingMessage & { auth?: AuthInfo };
 
 /**
  * Bearer-token middleware for MCP servers (RFC 6750, RFC 9728 §5, OAuth 2.1 §5), typed on
@@ -152,7 +152,7 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   const granted: GrantState = { settings, hierarchy, required: requiredScopes };
   const grant = (req: GrantedRequest, auth: AuthInfo, state: GrantState, next: NextFunction): void => {
     req.auth = auth;
-    req[kGrant] = state;
+    grants.set(req, state);
     next();
   };
 
@@ -216,7 +216,7 @@ export function requireScopes(...scopes: string[]): NodeMiddleware {
   const needed = validateScopes(scopes, 'requireScopes()');
   return (request, res, next) => {
     const req = request as GrantedRequest;
-    const state = req[kGrant];
+    const state = grants.get(req);
     if (!state) {
       next(new Error('requireScopes() must run after bearerAuth() on the same request'));
       return;
@@ -226,7 +226,7 @@ export function requireScopes(...scopes: string[]): NodeMiddleware {
       fail(new InsufficientScopeError(required), res, next, state.settings, req.auth?.token);
       return;
     }
-    if (required !== state.required) req[kGrant] = { ...state, required };
+    if (required !== state.required) grants.set(req, { ...state, required });
     next();
   };
 }
