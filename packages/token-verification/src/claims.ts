@@ -64,16 +64,17 @@ function deepFreeze(value: unknown): void {
   for (const item of Object.values(value)) deepFreeze(item);
 }
 
-export function authInfoFromClaims(
-  token: string,
+/**
+ * What a verification yields, without the token (added per use by {@link withTokenFromOwnResult}):
+ * built as one literal of one shape, the form in which results are cached.
+ */
+export function verifiedInfo(
   claims: Readonly<Record<string, unknown>>,
   resource: string,
   readScopes: (claims: Readonly<Record<string, unknown>>) => string[],
-): AuthInfo {
+): Omit<AuthInfo, 'token'> {
   const clientId = typeof claims['client_id'] === 'string' ? claims['client_id'] : typeof claims['azp'] === 'string' ? claims['azp'] : '';
-  const info: {
-    -readonly [K in keyof AuthInfo]: AuthInfo[K];
-  } = { token, clientId, scopes: readScopes(claims), claims };
+  const info: { -readonly [K in keyof Omit<AuthInfo, 'token'>]: Omit<AuthInfo, 'token'>[K] } = { clientId, scopes: readScopes(claims), claims };
   if (typeof claims['exp'] === 'number') info.expiresAt = claims['exp'];
   const url = resourceUrl(resource);
   if (url) info.resource = url;

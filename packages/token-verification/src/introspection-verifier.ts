@@ -17,7 +17,7 @@ import type { CryptoKey } from 'jose';
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
-import { assertNotSenderConstrained, assertPresent, authInfoFromClaims, freezeAuthInfo, matchAudience, withTokenFromOwnResult } from './claims.js';
+import { assertNotSenderConstrained, assertPresent, freezeAuthInfo, matchAudience, verifiedInfo, withTokenFromOwnResult } from './claims.js';
 import { clockFrom, endpointUrl, fetchOption, identifier, identifiers, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
@@ -296,6 +296,5 @@ export function checkResponse(
     throw new InvalidTokenError('The access token was issued by another issuer ("iss")');
   }
   assertNotSenderConstrained(claims, context.acceptSenderConstrained === true);
-  const { token: _token, ...info } = freezeAuthInfo(authInfoFromClaims('', claims, resource, context.readScopes));
-  return info;
+  return freezeAuthInfo(verifiedInfo(claims, resource, context.readScopes));
 }

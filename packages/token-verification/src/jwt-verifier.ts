@@ -5,7 +5,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPaylo
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
-import { assertNotSenderConstrained, assertPresent, authInfoFromClaims, freezeAuthInfo, matchAudience, withTokenFromOwnResult } from './claims.js';
+import { assertNotSenderConstrained, assertPresent, freezeAuthInfo, matchAudience, verifiedInfo, withTokenFromOwnResult } from './claims.js';
 import {
   clockFrom,
   endpointUrl,
@@ -262,7 +262,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       throw new InvalidTokenError('The access token was issued in the future ("iat")');
     }
     assertNotSenderConstrained(payload, acceptSenderConstrained);
-    const { token: _token, ...info } = freezeAuthInfo(authInfoFromClaims('', payload, matchAudience(payload['aud'], audiences)!, readScopes));
+    const info = freezeAuthInfo(verifiedInfo(payload, matchAudience(payload['aud'], audiences)!, readScopes));
     return { info, fingerprint };
   };
 
