@@ -7,6 +7,14 @@ import { SkipVariant, variants } from './variants.mjs';
 const name = process.env.BENCH_VARIANT;
 const config = { issuer: process.env.BENCH_ISSUER, resource: process.env.BENCH_RESOURCE };
 process.on('disconnect', () => process.exit(0));
+// instructions.mjs starts the server with --expose-gc and collects before it counts, so that where
+// the next major collection falls is the same from run to run.
+process.on('message', (message) => {
+  if (message === 'gc' && typeof globalThis.gc === 'function') {
+    globalThis.gc();
+    process.send('gc-done');
+  }
+});
 
 let built;
 try {
