@@ -98,10 +98,10 @@ export interface FastJwtVerifier {
   verify(token: string): Promise<FastVerified | FastDeferred>;
   /**
    * The same answer as `verify`, synchronously, for a token whose header segment is one this path
-   * accepted before, while the key set it was resolved from is current; `undefined` otherwise (or
-   * whenever `verify` would defer). No promise, no key lookup: the cache-miss path of a server.
+   * accepted before, while the key set it was resolved from is current; `undefined` otherwise. No
+   * promise, no key lookup: the cache-miss path of a server.
    */
-  verifyKnown(token: string): FastVerified | undefined;
+  verifyKnown(token: string): FastVerified | FastDeferred | undefined;
 }
 
 /**
@@ -181,7 +181,7 @@ export function fastJwtVerifier(
         knownHeaders.delete(parts.encodedHeader); // re-resolved by the next `verify` under the new key set
         return undefined;
       }
-      return check(token, parts, signer.header, signer.scheme, signer.key, signer.keyObject);
+      return check(token, parts, signer.header, signer.scheme, signer.key, signer.keyObject) ?? { verified: false, key: signer.key };
     },
   };
 }

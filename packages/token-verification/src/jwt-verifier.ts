@@ -1,7 +1,7 @@
 /**
  * JWT access-token verification (RFC 9068, RFC 7519, RFC 8725) on `jose`.
  */
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
@@ -16,7 +16,7 @@ import {
   type CurrentDate,
 } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
-import { fastJwtVerifier } from './fast-jwt-verify.js';
+import { fastJwtVerifier, type FastDeferred } from './fast-jwt-verify.js';
 import { keyFingerprint } from './key-fingerprint.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
 import { remoteKeySet, type KeyResolver, type KeySet } from './remote-key-set.js';
@@ -222,12 +222,15 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         }, keySetVersion)
       : undefined;
 
-  /** Signature and claims: the node:crypto fast path when it is sure, else jose. */
-  const verifyToken = async (token: string): Promise<{ payload: JWTPayload; fingerprint: string | undefined }> => {
+  /**
+   * Signature and claims: the node:crypto fast path when it is sure, else jose. `resolved` is the key
+   * the fast path already found for this token's header when only jose's verdict is missing.
+   */
+  const verifyToken = async (token: string, resolved?: CryptoKey): Promise<{ payload: JWTPayload; fingerprint: string | undefined }> => {
     try {
       const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
       if (typeof key !== 'function') return { payload: (await jwtVerify(token, key, options)).payload, fingerprint: undefined };
-      const fastResult = await fast!.verify(token);
+      const fastResult = resolved === undefined ? await fast!.verify(token) : { verified: false as const, key: resolved };
       if (fastResult.verified) {
         return { payload: fastResult.payload, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
       }
@@ -243,8 +246,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     }
   };
 
-  const verifyFresh = async (token: string): Promise<CachedVerification> => {
-    const { payload, fingerprint } = await verifyToken(token);
+  const verifyFresh = async (token: string, resolved?: CryptoKey): Promise<CachedVerification> => {
+    const { payload, fingerprint } = await verifyToken(token, resolved);
     return afterSignature(payload, fingerprint);
   };
 
@@ -268,11 +271,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   /**
    * A token never seen, signed under a header already verified while its key set is current:
-   * checked here and now (see FastJwtVerifier.verifyKnown), or `undefined` for the async path.
+   * checked here and now (see FastJwtVerifier.verifyKnown). `undefined` for the async path; a
+   * deferral (its key in hand) when the signature passed but only jose can say what else failed.
    */
-  const verifyNow = (token: string): CachedVerification | undefined => {
+  const verifyNow = (token: string): CachedVerification | FastDeferred | undefined => {
     const known = fast?.verifyKnown(token);
-    if (known === undefined) return undefined;
+    if (known === undefined || !known.verified) return known;
     return afterSignature(known.payload, keyStillKnown && keyFingerprint(known.header.kid, known.key));
   };
 
@@ -296,34 +300,38 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   const stillKnown = (hit: CachedVerification): boolean | Promise<boolean> =>
     hit.fingerprint === undefined || keyStillKnown === undefined ? true : keyStillKnown(hit.fingerprint);
 
-  // The hash the answer from memory computed for a token it did not know, for the verification that
-  // its caller starts at once: one SHA-256 per miss, not two (a native call that costs several µs on a
-  // loaded server). Held only until the next call of the verifier, which clears it.
-  let missed: { readonly token: string; readonly hash: string } | undefined;
+  // What the answer from memory learnt of a token it could not settle, for the verification its
+  // caller starts at once: the hash (one SHA-256 per miss, not two: a native call that costs several
+  // µs on a loaded server) and, when the signature passed but a claim did not, the key, so that jose
+  // gives the exact error without the fast path checking the signature again. Held only until the
+  // next call of the verifier, which clears it.
+  let missed: { readonly token: string; readonly hash: string | undefined; readonly key: CryptoKey | undefined } | undefined;
 
   const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
-    const handedOn = missed !== undefined && missed.token === token ? missed.hash : undefined;
+    const handedOn = missed !== undefined && missed.token === token ? missed : undefined;
     missed = undefined;
     refuseOnSight(token);
-    if (cache === undefined) return withTokenFromOwnResult((verifyNow(token) ?? (await verifyFresh(token))).info, token);
-    const hash = handedOn ?? tokenHash(token);
-    const hit = cache.get(hash, now());
+    let resolved = handedOn?.key;
+    const hash = cache === undefined ? undefined : (handedOn?.hash ?? tokenHash(token));
+    const hit = hash === undefined ? undefined : cache!.get(hash, now());
     if (hit !== undefined) {
       // Synchronous while the key set is fresh; otherwise wait for its re-read, as jose does.
       const known = stillKnown(hit);
       if (known === true || (known !== false && (await known))) return withTokenFromOwnResult(hit.info, token);
     } else if (handedOn === undefined) {
-      // (A handed-on hash means the answer from memory has just tried this.)
+      // (A token handed on was just tried by the answer from memory.)
       const checked = verifyNow(token);
-      if (checked !== undefined) {
-        remember(hash, checked);
+      if (checked !== undefined && 'info' in checked) {
+        if (hash !== undefined) remember(hash, checked);
         return withTokenFromOwnResult(checked.info, token);
       }
+      resolved = checked?.key;
     }
+    if (hash === undefined) return withTokenFromOwnResult((await verifyFresh(token, resolved)).info, token);
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {
-        const result = await verifyFresh(token);
+        const result = await verifyFresh(token, resolved);
         remember(hash, result);
         return result;
       }),
@@ -337,22 +345,20 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     [answerFromMemory]: (token: string): AuthInfo | undefined => {
       missed = undefined;
       refuseOnSight(token);
-      if (cache === undefined) {
-        const checked = verifyNow(token);
-        return checked && withTokenFromOwnResult(checked.info, token);
-      }
-      const hash = tokenHash(token);
-      const hit = cache.get(hash, now());
+      const hash = cache === undefined ? undefined : tokenHash(token);
+      const hit = hash === undefined ? undefined : cache!.get(hash, now());
+      let resolved: CryptoKey | undefined;
       if (hit !== undefined) {
         if (stillKnown(hit) === true) return withTokenFromOwnResult(hit.info, token);
       } else {
-        const verified = verifyNow(token);
-        if (verified !== undefined) {
-          remember(hash, verified);
-          return withTokenFromOwnResult(verified.info, token);
+        const checked = verifyNow(token);
+        if (checked !== undefined && 'info' in checked) {
+          if (hash !== undefined) remember(hash, checked);
+          return withTokenFromOwnResult(checked.info, token);
         }
+        resolved = checked?.key;
       }
-      missed = { token, hash };
+      missed = { token, hash, key: resolved };
       return undefined;
     },
   });

@@ -83,6 +83,9 @@ describe("createJwtVerifier's answer from memory", () => {
     expect(remembered(token)).toMatchObject({ token, subject: 'alice' });
     const forged = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
     expect(() => remembered(forged)).toThrow(InvalidTokenError);
+    const expired = await mintAccessToken(key, { ...claims, exp: Math.floor(Date.now() / 1000) - 60 });
+    expect(remembered(expired)).toBeUndefined();
+    await expect(verify(expired)).rejects.toThrow('The access token has expired');
   });
 });
 
