@@ -274,8 +274,10 @@ describe('fastJwtVerifier against jose.jwtVerify (differential)', () => {
         expect(known.key).toBe((await jwtVerify(token, resolver, options)).key);
         accepted++;
       }),
-      { numRuns: 600 },
+      { numRuns: 1500 },
     );
+    // Each branch must have been exercised. Bad signatures under a known header are the rarest, about
+    // 1.5 % of the cases: 1,500 runs give some 20, where 600 runs once gave only 3.
     expect(accepted).toBeGreaterThan(10);
     expect(rejected).toBeGreaterThan(3);
     expect(deferred).toBeGreaterThan(3);
