@@ -230,14 +230,15 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     try {
       const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
       if (typeof key !== 'function') return { payload: (await jwtVerify(token, key, options)).payload, fingerprint: undefined };
-      const fastResult = resolved === undefined ? await fast!.verify(token) : { verified: false as const, key: resolved };
-      if (fastResult.verified) {
+      const fastResult = resolved === undefined ? await fast!.verify(token) : undefined;
+      if (fastResult?.verified) {
         return { payload: fastResult.payload, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
       }
-      if (fastResult.key !== undefined) {
+      const headerKey = resolved ?? fastResult?.key;
+      if (headerKey !== undefined) {
         // The key the resolver gave for this very header: what jose would get from it again.
-        const { payload, protectedHeader } = await jwtVerify(token, fastResult.key, options);
-        return { payload, fingerprint: keyStillKnown && keyFingerprint(protectedHeader.kid, fastResult.key) };
+        const { payload, protectedHeader } = await jwtVerify(token, headerKey, options);
+        return { payload, fingerprint: keyStillKnown && keyFingerprint(protectedHeader.kid, headerKey) };
       }
       const result = await jwtVerify(token, key, options);
       return { payload: result.payload, fingerprint: keyStillKnown && keyFingerprint(result.protectedHeader.kid, result.key) };
@@ -280,10 +281,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     return afterSignature(known.payload, keyStillKnown && keyFingerprint(known.header.kid, known.key));
   };
 
-  const remember = (hash: string, result: CachedVerification): void => {
-    const expiresAt = Math.min(result.info.expiresAt ?? Infinity, now() + maxTtl);
-    if (expiresAt > now()) cache!.set(hash, result, expiresAt);
-  };
+  const remember = (hash: string, result: CachedVerification): void => cache!.setUntil(hash, result, result.info.expiresAt, now(), maxTtl);
 
   const flight = new SingleFlight<CachedVerification>();
 
@@ -302,36 +300,50 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   // What the answer from memory learnt of a token it could not settle, for the verification its
   // caller starts at once: the hash (one SHA-256 per miss, not two: a native call that costs several
-  // µs on a loaded server) and, when the signature passed but a claim did not, the key, so that jose
-  // gives the exact error without the fast path checking the signature again. Held only until the
-  // next call of the verifier, which clears it.
-  let missed: { readonly token: string; readonly hash: string | undefined; readonly key: CryptoKey | undefined } | undefined;
+  // µs on a loaded server), a cached result waiting on a re-read of the key set, and, when the
+  // signature passed but a claim did not, the key, so that jose gives the exact error without the
+  // fast path checking the signature again. Held only until the next call of the verifier.
+  let missed: Unsettled | undefined;
 
-  const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
-    const handedOn = missed !== undefined && missed.token === token ? missed : undefined;
+  /** Everything that needs no waiting: the answer, a throw, or `undefined` with what it learnt in `missed`. */
+  const answerNow = (token: string): AuthInfo | undefined => {
     missed = undefined;
     refuseOnSight(token);
-    let resolved = handedOn?.key;
-    const hash = cache === undefined ? undefined : (handedOn?.hash ?? tokenHash(token));
+    const hash = cache === undefined ? undefined : tokenHash(token);
     const hit = hash === undefined ? undefined : cache!.get(hash, now());
+    let known: boolean | Promise<boolean> = false;
+    let key: CryptoKey | undefined;
     if (hit !== undefined) {
-      // Synchronous while the key set is fresh; otherwise wait for its re-read, as jose does.
-      const known = stillKnown(hit);
-      if (known === true || (known !== false && (await known))) return withTokenFromOwnResult(hit.info, token);
-    } else if (handedOn === undefined) {
-      // (A token handed on was just tried by the answer from memory.)
+      known = stillKnown(hit);
+      if (known === true) return withTokenFromOwnResult(hit.info, token);
+    } else {
       const checked = verifyNow(token);
       if (checked !== undefined && 'info' in checked) {
         if (hash !== undefined) remember(hash, checked);
         return withTokenFromOwnResult(checked.info, token);
       }
-      resolved = checked?.key;
+      key = checked?.key;
     }
-    if (hash === undefined) return withTokenFromOwnResult((await verifyFresh(token, resolved)).info, token);
+    missed = { token, hash, hit, known, key };
+    return undefined;
+  };
+
+  const verifier = async (token: string, context?: VerifyContext): Promise<AuthInfo> => {
+    let unsettled = missed?.token === token ? missed : undefined;
+    if (unsettled === undefined) {
+      const answer = answerNow(token);
+      if (answer !== undefined) return answer;
+      unsettled = missed!;
+    }
+    missed = undefined;
+    const { hash, hit, key } = unsettled;
+    // A hit whose key set was due for a re-read: it stands if its key is still there, as jose waits too.
+    if (hit !== undefined && (await unsettled.known)) return withTokenFromOwnResult(hit.info, token);
+    if (hash === undefined) return withTokenFromOwnResult((await verifyFresh(token, key)).info, token);
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {
-        const result = await verifyFresh(token, resolved);
+        const result = await verifyFresh(token, key);
         remember(hash, result);
         return result;
       }),
@@ -341,27 +353,18 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   };
   // Synchronous answers for middleware (see TokenVerifier): a hit, and a miss under a known header,
   // without a promise; a malformed token or a bad signature refused without a rejection.
-  return Object.assign(verifier, {
-    [answerFromMemory]: (token: string): AuthInfo | undefined => {
-      missed = undefined;
-      refuseOnSight(token);
-      const hash = cache === undefined ? undefined : tokenHash(token);
-      const hit = hash === undefined ? undefined : cache!.get(hash, now());
-      let resolved: CryptoKey | undefined;
-      if (hit !== undefined) {
-        if (stillKnown(hit) === true) return withTokenFromOwnResult(hit.info, token);
-      } else {
-        const checked = verifyNow(token);
-        if (checked !== undefined && 'info' in checked) {
-          if (hash !== undefined) remember(hash, checked);
-          return withTokenFromOwnResult(checked.info, token);
-        }
-        resolved = checked?.key;
-      }
-      missed = { token, hash, key: resolved };
-      return undefined;
-    },
-  });
+  return Object.assign(verifier, { [answerFromMemory]: answerNow });
+}
+
+/** A token the answer from memory could not settle, and what it learnt of it (see `missed`). */
+interface Unsettled {
+  readonly token: string;
+  readonly hash: string | undefined;
+  readonly hit: CachedVerification | undefined;
+  /** For a hit: whether its key is still in the key set (`false`, or a re-read under way). */
+  readonly known: boolean | Promise<boolean>;
+  /** For a token whose signature passed under a known header: that header's key. */
+  readonly key: CryptoKey | undefined;
 }
 
 /** The `version` of a key set given as a static `jwks`: it never changes. */
