@@ -56,8 +56,7 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
         const { token: _token, ...fresh } = await verifier(token);
         // Shared by every later hit: a copy of what the inner verifier returned, made immutable.
         const result = freezeAuthInfo({ ...fresh, scopes: [...fresh.scopes], claims: structuredClone(fresh.claims) });
-        const expiresAt = Math.min(result.expiresAt ?? Infinity, now() + maxTtl);
-        if (expiresAt > now()) cache.set(key, result, expiresAt);
+        cache.setUntil(key, result, result.expiresAt, now(), maxTtl);
         return result;
       }),
       context?.signal,

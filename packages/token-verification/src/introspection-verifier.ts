@@ -172,10 +172,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
       throw new VerifierUnavailableError('The introspection endpoint answered with something that is not an introspection response', { cause });
     }
     const info = checkResponse(claims, { audiences, issuer, now: now(), clockTolerance, readScopes, acceptSenderConstrained });
-    if (cache) {
-      const expiresAt = Math.min(info.expiresAt ?? Infinity, now() + maxTtl);
-      cache.set(key, info, expiresAt);
-    }
+    cache?.setUntil(key, info, info.expiresAt, now(), maxTtl);
     return info;
   };
 

@@ -122,6 +122,15 @@ export class ExpiringLru<V> {
     }
   }
 
+  /**
+   * Stores a verification result for at most `maxTtl` seconds from `now` and never past the token's
+   * own `expiresAt`; nothing when that is already past.
+   */
+  setUntil(key: string, value: V, expiresAt: number | undefined, now: number, maxTtl: number): void {
+    const until = Math.min(expiresAt ?? Infinity, now + maxTtl);
+    if (until > now) this.set(key, value, until);
+  }
+
   get size(): number {
     return this.#entries.size;
   }
