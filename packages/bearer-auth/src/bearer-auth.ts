@@ -82,6 +82,10 @@ interface GrantState {
 // `auth` costs V8 a map migration, about 27,000 instructions per request (callgrind, bench/README.md),
 // three times a WeakMap entry and more than the whole cache hit.
 const grants = new WeakMap<IncomingMessage, GrantState>();
+// Only requireScopes() reads `grants`: until one exists, an entry per request (1–2 µs on a loaded
+// server, bench/README.md) would buy nothing. A request admitted before the first requireScopes()
+// was created and reaching it anyway is refused by it (fails closed), never let through.
+let grantsRead = false;
 /** Marks token-verification's read-only `AuthInfo.resource` URLs (see its readonly-url.ts). */
 const READ_ONLY_URL = Symbol.for('@portcullis/token-verification.readOnlyUrl');
 type GrantedRequest = IncomingMessage & { auth?: AuthInfo };
@@ -152,7 +156,7 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   const granted: GrantState = { settings, hierarchy, required: requiredScopes };
   const grant = (req: GrantedRequest, auth: AuthInfo, state: GrantState, next: NextFunction): void => {
     req.auth = auth;
-    grants.set(req, state);
+    if (grantsRead) grants.set(req, state);
     next();
   };
 
@@ -214,6 +218,7 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
  */
 export function requireScopes(...scopes: string[]): NodeMiddleware {
   const needed = validateScopes(scopes, 'requireScopes()');
+  grantsRead = true;
   return (request, res, next) => {
     const req = request as GrantedRequest;
     const state = grants.get(req);

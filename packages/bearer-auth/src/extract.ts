@@ -5,6 +5,8 @@ import { InvalidRequestError, MissingCredentialsError } from '@portcullis/token-
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** `auth-scheme 1*SP credentials` (RFC 7235 §2.1); the scheme is a `token`. */
 const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/s;
+/** `application/x-www-form-urlencoded`, with or without parameters. */
+const FORM = /^[ \t]*application\/x-www-form-urlencoded\b/i;
 
 /**
  * Takes the access token from the one place OAuth 2.1 allows for MCP: `Authorization: Bearer`
@@ -25,16 +27,21 @@ export function extractBearerToken(req: IncomingMessage, maxLength: number): str
   }
 
   // Node keeps only the first of duplicated Authorization headers in req.headers: count raw ones.
+  // One pass also notes a form-encoded body, the only kind whose `access_token` RFC 6750 §2.2 defines.
   let header: string | undefined;
   let count = 0;
+  let form = false;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') {
+    const name = raw[i]!;
+    if (name.length === 13 && isHeaderName(name, 'Authorization', 'authorization')) {
       count++;
       header = raw[i + 1];
+    } else if (name.length === 12 && isHeaderName(name, 'Content-Type', 'content-type') && FORM.test(raw[i + 1]!)) {
+      form = true;
     }
   }
-  const bodyToken = formBodyToken(req);
+  const bodyToken = form && formBodyToken(req);
   if (count > 1) throw new InvalidRequestError('Only one Authorization header may be sent');
   if (header === undefined) {
     if (bodyToken) throw new InvalidRequestError('Send the access token in the Authorization header, not in the request body');
@@ -75,8 +82,10 @@ function credentialsOf(header: string): string | undefined {
 /** A form-encoded body's `access_token` (RFC 6750 §2.2), when a body parser has already run. */
 function formBodyToken(req: IncomingMessage): boolean {
   const body = (req as IncomingMessage & { body?: unknown }).body;
-  if (body === null || typeof body !== 'object') return false;
-  const type = req.headers['content-type'];
-  if (!type || !/^application\/x-www-form-urlencoded\b/i.test(type)) return false;
-  return Object.hasOwn(body, 'access_token');
+  return body !== null && typeof body === 'object' && Object.hasOwn(body, 'access_token');
+}
+
+/** A header name, case-insensitive (RFC 9110 §5.1); the two usual spellings compared without a copy. */
+function isHeaderName(name: string, canonical: string, lower: string): boolean {
+  return name === canonical || name === lower || name.toLowerCase() === lower;
 }

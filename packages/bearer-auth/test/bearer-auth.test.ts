@@ -186,6 +186,28 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     const bodyOnly = await request(a).post('/mcp').type('form').send({ access_token: token });
     expect(bodyOnly.status).toBe(400);
     expect(bodyOnly.text).not.toContain(token);
+    // The media type is case-insensitive and may carry parameters (RFC 9110 §8.3.1).
+    const spelled = await request(a)
+      .post('/mcp')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'Application/X-WWW-Form-Urlencoded; charset=utf-8')
+      .send(`access_token=${token}`);
+    expect(spelled.status).toBe(400);
+  });
+
+  it('RFC 6750 §2.2: only a form-encoded body carries a token; a JSON body field named access_token is data', async () => {
+    const token = await fx.token('mcp:tools');
+    const a = express();
+    a.use(express.json());
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    a.post('/mcp', (_req, res) => {
+      res.send('ok');
+    });
+    const withHeader = await request(a).post('/mcp').set('Authorization', `Bearer ${token}`).send({ access_token: 'data' });
+    expect(withHeader.status).toBe(200);
+    const bodyOnly = await request(a).post('/mcp').send({ access_token: token });
+    expect(bodyOnly.status).toBe(401);
+    expect(bodyOnly.headers['www-authenticate']).toMatch(/^Bearer /);
   });
 
   it('an oversized Authorization header → 400 before the verifier is called', async () => {
