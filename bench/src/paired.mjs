@@ -6,7 +6,10 @@
 // one after the other. Needs wrk (Debian: `apt-get install wrk`), taskset and two CPUs; prints only.
 //
 //   node bench/src/paired.mjs [--variants=portcullis,empty-middleware] [--scenarios=same-es256,malformed]
-//                             [--rounds=5] [--duration=3]
+//                             [--rounds=5] [--duration=3] [--time-middleware]
+//
+// --time-middleware adds a column: µs from the middleware's call to its synchronous next(), on the
+// loaded server (timed with hrtime in server.mjs, which adds about 0.1 µs).
 import { execFile, execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +25,7 @@ const VARIANTS = (args.get('variants') ?? 'portcullis,empty-middleware').split('
 const SCENARIOS = (args.get('scenarios') ?? 'same-es256,same-rs256,malformed,no-token').split(',');
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const DURATION = Number(args.get('duration') ?? 3);
+const TIME_MIDDLEWARE = args.has('time-middleware');
 
 for (const tool of [['wrk', '--version'], ['taskset', '-V']]) {
   try {
@@ -61,30 +65,53 @@ const tokens = { 'same-es256': `Bearer ${await mint(keys, 'ES256', issuer)}`, 's
 
 const servers = {};
 for (const variant of ['plain', ...VARIANTS]) {
-  const { child, message } = await startNode(join(here, 'server.mjs'), { BENCH_VARIANT: variant, BENCH_ISSUER: issuer, BENCH_RESOURCE: AUDIENCE }, SERVER_CPU);
+  const env = { BENCH_VARIANT: variant, BENCH_ISSUER: issuer, BENCH_RESOURCE: AUDIENCE, ...(TIME_MIDDLEWARE ? { BENCH_TIME_MIDDLEWARE: '1' } : {}) };
+  const { child, message } = await startNode(join(here, 'server.mjs'), env, SERVER_CPU);
   if (message.skip) throw new Error(`${variant}: ${message.skip}`);
   servers[variant] = { child, pid: child.pid, port: message.port };
 }
 
 console.log(`Paired runs: each variant and plain loaded together on CPU ${SERVER_CPU}, ${ROUNDS} rounds of ${DURATION} s, wrk -t1 -c50 on CPU ${CLIENT_CPUS}`);
-console.log('| scenario | variant | req/s ÷ plain, median | rounds | CPU µs/req ÷ plain’s, median |');
-console.log('| --- | --- | ---: | --- | ---: |');
+/** The server's summed time inside its middleware so far (see server.mjs). */
+function middlewareTime(child) {
+  return new Promise((resolve) => {
+    const listen = (message) => {
+      if (message?.timing === undefined) return;
+      child.off('message', listen);
+      resolve(message.timing);
+    };
+    child.on('message', listen);
+    child.send('timing');
+  });
+}
+
+const timeColumn = TIME_MIDDLEWARE ? [' in middleware µs/req, median |', ' ---: |'] : ['', ''];
+console.log(`| scenario | variant | req/s ÷ plain, median | rounds | CPU µs/req ÷ plain’s, median |${timeColumn[0]}`);
+console.log(`| --- | --- | ---: | --- | ---: |${timeColumn[1]}`);
 try {
   for (const scenario of SCENARIOS) {
     for (const variant of Object.keys(servers)) await wrk(servers[variant].port, variant === 'plain' ? null : tokens[scenario], 1); // warm-up
     for (const variant of VARIANTS) {
       const ratios = [];
       const cpuRatios = [];
+      const inMiddleware = [];
       for (let round = 0; round < ROUNDS; round++) {
         const pids = [servers.plain.pid, servers[variant].pid];
         const before = pids.map(cpuMicros);
+        const timedBefore = TIME_MIDDLEWARE && (await middlewareTime(servers[variant].child));
         const [plain, other] = await Promise.all([wrk(servers.plain.port, null, DURATION), wrk(servers[variant].port, tokens[scenario], DURATION)]);
         const after = pids.map(cpuMicros);
+        if (TIME_MIDDLEWARE) {
+          const timedAfter = await middlewareTime(servers[variant].child);
+          const count = timedAfter.count - timedBefore.count;
+          if (count > 0) inMiddleware.push((timedAfter.ns - timedBefore.ns) / count / 1000);
+        }
         ratios.push(other.rps / plain.rps);
         cpuRatios.push((after[1] - before[1]) / other.total / ((after[0] - before[0]) / plain.total));
       }
       const pct = (r) => `${(r * 100).toFixed(1)} %`;
-      console.log(`| ${scenario} | ${variant} | ${pct(median(ratios))} | ${ratios.map(pct).join(', ')} | ${median(cpuRatios).toFixed(2)} |`);
+      const timed = TIME_MIDDLEWARE ? ` ${inMiddleware.length ? median(inMiddleware).toFixed(1) : 'n/a (none synchronous)'} |` : '';
+      console.log(`| ${scenario} | ${variant} | ${pct(median(ratios))} | ${ratios.map(pct).join(', ')} | ${median(cpuRatios).toFixed(2)} |${timed}`);
     }
   }
 } finally {

@@ -14,7 +14,28 @@ process.on('message', (message) => {
     globalThis.gc();
     process.send('gc-done');
   }
+  if (message === 'timing') process.send({ timing: { ns: Number(timing.ns), count: timing.count } });
 });
+
+// paired.mjs --time-middleware starts the servers with BENCH_TIME_MIDDLEWARE=1: the time from the
+// middleware's call to its synchronous next() (what it costs on the loaded server, where its code
+// and data have left the CPU caches), summed and read over IPC. Answers given later (a promise) are
+// not counted.
+const timing = { ns: 0n, count: 0 };
+function timed(middleware) {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    let sync = true;
+    middleware(req, res, (error) => {
+      if (sync) {
+        timing.ns += process.hrtime.bigint() - start;
+        timing.count++;
+      }
+      next(error);
+    });
+    sync = false;
+  };
+}
 
 let built;
 try {
@@ -35,7 +56,7 @@ app.disable('x-powered-by');
 const handler = (_req, res) => {
   res.json({ ok: true });
 };
-if (built.middleware) app.get('/mcp', built.middleware, handler);
+if (built.middleware) app.get('/mcp', process.env.BENCH_TIME_MIDDLEWARE ? timed(built.middleware) : built.middleware, handler);
 else app.get('/mcp', handler);
 app.use(
   built.errorHandler ??

@@ -50,6 +50,25 @@ export const variants = {
   },
 
   /**
+   * Not a contender: the empty middleware plus one SHA-256 of the token, what keying a cache by the
+   * token's hash (S-22: never the raw token) costs on the loaded server (a reference for paired.mjs).
+   */
+  async 'hash-only'() {
+    const { hash } = await import('node:crypto');
+    return {
+      middleware: (req, _res, next) => {
+        // From rawHeaders as bearer-auth reads it: `req.headers` is built on first use, a cost of its own.
+        const raw = req.rawHeaders;
+        let token = '';
+        for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 13) token = raw[i + 1].slice(7);
+        hash('sha256', token, 'base64url');
+        req.auth = CONSTANT_AUTH;
+        next();
+      },
+    };
+  },
+
+  /**
    * Not a contender: a middleware that checks only the ES256 signature, with one synchronous
    * `node:crypto` verify on a key fetched once, and nothing else (no claims, no cache): what the
    * crypto floor costs on a loaded server, for the never-seen cell (a reference for the budget).
