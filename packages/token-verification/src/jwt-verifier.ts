@@ -267,7 +267,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     }
     assertNotSenderConstrained(payload, acceptSenderConstrained);
     const info = freezeAuthInfo(verifiedInfo(payload, matchAudience(payload['aud'], audiences)!, readScopes));
-    return { info, fingerprint };
+    return { info, fingerprint, confirmedIn: undefined };
   };
 
   /**
@@ -293,10 +293,18 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   };
   /**
    * A cached result stands only while the key that verified it is still in the key set: `true`,
-   * `false`, or a promise while a stale key set is re-read.
+   * `false`, or a promise while a stale key set is re-read. Once found in a key set, it is not
+   * looked for again until the key set changes or is due for a re-read (every hit pays this check).
    */
-  const stillKnown = (hit: CachedVerification): boolean | Promise<boolean> =>
-    hit.fingerprint === undefined || keyStillKnown === undefined ? true : keyStillKnown(hit.fingerprint);
+  const stillKnown = (hit: CachedVerification): boolean | Promise<boolean> => {
+    if (hit.fingerprint === undefined || keyStillKnown === undefined) return true;
+    const version = keySetVersion();
+    if (version !== undefined && hit.confirmedIn === version) return true;
+    const known = keyStillKnown(hit.fingerprint);
+    // A current version means no re-read was due, so `known` was answered from that very key set.
+    if (known === true && version !== undefined) hit.confirmedIn = version;
+    return known;
+  };
 
   // What the answer from memory learnt of a token it could not settle, for the verification its
   // caller starts at once: the hash (one SHA-256 per miss, not two: a native call that costs several
@@ -374,6 +382,8 @@ const STATIC_KEY_SET = {};
 interface CachedVerification {
   readonly info: Omit<AuthInfo, 'token'>;
   readonly fingerprint: string | undefined;
+  /** The key-set version (see KeySet.version) in which `fingerprint` was last found. */
+  confirmedIn: unknown;
 }
 
 /** Exactly three dot-separated parts: the least a compact JWS is (RFC 7515 §7.1). */
