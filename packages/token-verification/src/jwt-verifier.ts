@@ -16,6 +16,7 @@ import {
   type CurrentDate,
 } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
+import { Doorkeeper } from './doorkeeper.js';
 import { fastJwtVerifier, type FastDeferred } from './fast-jwt-verify.js';
 import { keyFingerprint } from './key-fingerprint.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
@@ -79,7 +80,9 @@ export interface JwtVerifierBaseOptions {
   /** The current time for the claim checks (tests). Default: the wall clock. */
   readonly currentDate?: CurrentDate;
   /**
-   * The verified-token cache: a token seen again within its life skips the signature check.
+   * The verified-token cache: a token in repeated use skips the signature check. A result is filed
+   * when its token is verified the second time, so a one-off token never is (no churn, no garbage)
+   * and a token in use is answered from the cache from its third use on, until it expires.
    * `maxEntries` (default 10000; S3-FIFO eviction, so a flood of one-off tokens does not push out the ones in repeated use) and `maxTtl` (seconds a result is
    * reused however long the token lives, default 300); `false` turns it off. Default: on.
    *
@@ -281,7 +284,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     return afterSignature(known.payload, keyStillKnown && keyFingerprint(known.header.kid, known.key));
   };
 
-  const remember = (hash: string, result: CachedVerification): void => cache!.setUntil(hash, result, result.info.expiresAt, now(), maxTtl);
+  // A result is filed when its token is verified the second time: a one-off token is never filed
+  // (see doorkeeper.ts), a token in repeated use is answered from the cache from its third use on.
+  const doorkeeper = cache && new Doorkeeper(cache.maxEntries);
+  const remember = (hash: string, result: CachedVerification): void => {
+    if (doorkeeper!.seenBefore(hash)) cache!.setUntil(hash, result, result.info.expiresAt, now(), maxTtl);
+  };
 
   const flight = new SingleFlight<CachedVerification>();
 

@@ -16,10 +16,12 @@ describe('createJwtVerifier: the verified-token cache', () => {
       const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, client_id: 'c', scope: 'a b', exp });
       // cacheMaxAge 0 and cooldown 0: any verification that reaches the key set fetches the JWKS.
       const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cacheMaxAge: 0, cooldown: 0, currentDate: () => new Date(clock) });
-      const first = await verify(token);
+      await verify(token);
+      const first = await verify(token); // verified the second time: filed
       const fetched = jwks.requests;
       const second = await verify(token);
       expect(second).toEqual(first);
+      expect(second.claims).toBe(first.claims); // the cached result itself
       expect(second).toMatchObject({ token, clientId: 'c', scopes: ['a', 'b'], expiresAt: exp, resource: new URL(RESOURCE) });
       // The hit itself did not verify; it only nudged a refresh of the stale key set (cacheMaxAge 0).
       expect(jwks.requests).toBeLessThanOrEqual(fetched + 1);
@@ -30,6 +32,20 @@ describe('createJwtVerifier: the verified-token cache', () => {
     }
   });
 
+  it('files a result when its token is verified the second time, so a one-off token never enters the cache', async () => {
+    const key = await createTestKey('ES256');
+    const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] } });
+    const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
+    // A cached result hands out its one frozen claims object; a verification parses a new one.
+    const first = await verify(token);
+    const second = await verify(token);
+    expect(second.claims).not.toBe(first.claims); // verified again: the first result was not filed
+    const third = await verify(token);
+    expect(third.claims).toBe(second.claims); // from the cache: filed on the second verification
+    expect(verify[answerFromMemory]!(token)!.claims).toBe(second.claims);
+    expect(Object.isFrozen(first.claims) && Object.isFrozen(third.claims)).toBe(true); // alike either way
+  });
+
   it('a cached token is refused (401) once its key has been rotated out of the JWKS and the JWKS refreshed', async () => {
     const old = await createTestKey('ES256');
     const next = await createTestKey('ES256');
@@ -38,7 +54,7 @@ describe('createJwtVerifier: the verified-token cache', () => {
       const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cooldown: 0 });
       const oldToken = await mintAccessToken(old, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
       await verify(oldToken);
-      await verify(oldToken); // now a cache hit
+      await verify(oldToken); // verified the second time: filed
 
       jwks.keys = [next.publicJwk];
       // A token signed by the new key names an unknown kid: the JWKS is fetched again.
@@ -86,11 +102,14 @@ describe('createJwtVerifier: the verified-token cache', () => {
       const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cooldown: 0 });
       const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
       await verify(token);
+      const cached = await verify(token); // verified the second time: filed
       jwks.keys = [added.publicJwk, { ...key.publicJwk }];
       await verify(await mintAccessToken(added, { iss: ISSUER, aud: RESOURCE, sub: 'u' })); // unknown kid → refresh
       const requests = jwks.requests;
-      await expect(verify(token)).resolves.toMatchObject({ subject: 'u' });
-      expect(jwks.requests).toBe(requests); // served from the cache: no new verification, no refetch
+      const after = await verify(token);
+      expect(after).toMatchObject({ subject: 'u' });
+      expect(after.claims).toBe(cached.claims); // served from the cache
+      expect(jwks.requests).toBe(requests); // no refetch
     } finally {
       await jwks.close();
     }
