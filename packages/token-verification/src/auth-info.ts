@@ -41,10 +41,9 @@ export const answerFromMemory: unique symbol = Symbol.for('@portcullis/token-ver
  * a queue worker). It resolves with the `AuthInfo` or rejects with a `TokenVerificationError`.
  *
  * It may also carry `[answerFromMemory](token)`: the answer when one needs no I/O and no waiting —
- * the `AuthInfo` of a token verified before and still trusted (or, for the JWT verifier, of a new
- * token checked at once on a key already in memory), or a thrown `TokenVerificationError` for a
- * token refused on sight — and `undefined` when the caller must await the verifier. Middleware uses
- * it to serve the common cases, the same token again and a new token from a known signer, without a promise.
+ * the `AuthInfo` of a token verified before and still trusted, or a thrown `TokenVerificationError`
+ * for a token refused on sight — and `undefined` when the caller must await the verifier. Middleware
+ * uses it to serve the common case, the same token again, without a promise.
  */
 export type TokenVerifier = ((token: string, context?: VerifyContext) => Promise<AuthInfo>) & {
   readonly [answerFromMemory]?: (token: string) => AuthInfo | undefined;

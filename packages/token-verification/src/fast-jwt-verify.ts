@@ -5,7 +5,7 @@
  * and imported by `jose` (the same resolver, so the same `kid`/`alg`/`use`/`key_ops` selection and
  * the same JWKS refetch and cooldown); claims are checked as `jose`'s `validateClaimsSet` does.
  * A header segment seen on an accepted token keeps its key until the key set is read again, so the
- * next token under that header (the cache-miss path of a busy server) is checked synchronously.
+ * next token under that header (the cache-miss path of a busy server) is checked without a key lookup.
  *
  * The contract is one-sided: an accepted token is one `jose.jwtVerify` accepts with the same
  * payload. Whatever this path is not sure about — `crit`, an algorithm or key it does not handle,

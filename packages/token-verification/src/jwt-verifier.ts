@@ -15,6 +15,7 @@ import {
   positiveNumber,
   type CurrentDate,
 } from './configuration.js';
+import { checkPhase } from './check-phase.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
 import { Doorkeeper } from './doorkeeper.js';
 import { fastJwtVerifier, type FastDeferred } from './fast-jwt-verify.js';
@@ -139,7 +140,9 @@ export type JwtVerifierOptions = JwtVerifierBaseOptions & JwtKeySource;
  * Performance: successful results are cached (see `cache`) and tied to the key that verified them;
  * concurrent verifications of one token share one check. Well-formed tokens signed with an
  * asymmetric key from the JWKS are checked with `node:crypto` on the key `jose` imported (the
- * same checks, see `fast-jwt-verify.ts`); everything else goes through `jose.jwtVerify`.
+ * same checks, see `fast-jwt-verify.ts`); everything else goes through `jose.jwtVerify`. The
+ * signature checks asked for in one turn of the event loop run together in its check phase
+ * (`check-phase.ts`): a lone token waits one idle turn.
  *
  * @example
  * const verify = createJwtVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp' });
@@ -284,6 +287,18 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     return afterSignature(known.payload, keyStillKnown && keyFingerprint(known.header.kid, known.key));
   };
 
+  /**
+   * A token not in the cache, checked in the next check phase with the other tokens of this turn
+   * (see check-phase.ts): on the key in hand under a header already verified, else through the
+   * key resolver and, for anything the fast path is unsure of, jose.
+   */
+  const verifyMiss = async (token: string): Promise<CachedVerification> => {
+    await checkPhase();
+    const checked = verifyNow(token);
+    if (checked !== undefined && 'info' in checked) return checked;
+    return verifyFresh(token, checked?.key);
+  };
+
   // A result is filed when its token is verified the second time: a one-off token is never filed
   // (see doorkeeper.ts), a token in repeated use is answered from the cache from its third use on.
   const doorkeeper = cache && new Doorkeeper(cache.maxEntries);
@@ -316,9 +331,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   // What the answer from memory learnt of a token it could not settle, for the verification its
   // caller starts at once: the hash (one SHA-256 per miss, not two: a native call that costs several
-  // µs on a loaded server), a cached result waiting on a re-read of the key set, and, when the
-  // signature passed but a claim did not, the key, so that jose gives the exact error without the
-  // fast path checking the signature again. Held only until the next call of the verifier.
+  // µs on a loaded server) and a cached result waiting on a re-read of the key set. Held only until
+  // the next call of the verifier.
   let missed: Unsettled | undefined;
 
   /** Everything that needs no waiting: the answer, a throw, or `undefined` with what it learnt in `missed`. */
@@ -327,20 +341,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     refuseOnSight(token);
     const hash = cache === undefined ? undefined : tokenHash(token);
     const hit = hash === undefined ? undefined : cache!.get(hash, now());
-    let known: boolean | Promise<boolean> = false;
-    let key: CryptoKey | undefined;
-    if (hit !== undefined) {
-      known = stillKnown(hit);
-      if (known === true) return withTokenFromOwnResult(hit.info, token);
-    } else {
-      const checked = verifyNow(token);
-      if (checked !== undefined && 'info' in checked) {
-        if (hash !== undefined) remember(hash, checked);
-        return withTokenFromOwnResult(checked.info, token);
-      }
-      key = checked?.key;
-    }
-    missed = { token, hash, hit, known, key };
+    const known = hit === undefined ? false : stillKnown(hit);
+    if (known === true) return withTokenFromOwnResult(hit!.info, token);
+    missed = { token, hash, hit, known };
     return undefined;
   };
 
@@ -352,14 +355,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       unsettled = missed!;
     }
     missed = undefined;
-    const { hash, hit, key } = unsettled;
+    const { hash, hit } = unsettled;
     // A hit whose key set was due for a re-read: it stands if its key is still there, as jose waits too.
     if (hit !== undefined && (await unsettled.known)) return withTokenFromOwnResult(hit.info, token);
-    if (hash === undefined) return withTokenFromOwnResult((await verifyFresh(token, key)).info, token);
+    if (hash === undefined) return withTokenFromOwnResult((await verifyMiss(token)).info, token);
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {
-        const result = await verifyFresh(token, key);
+        const result = await verifyMiss(token);
         remember(hash, result);
         return result;
       }),
@@ -367,8 +370,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     );
     return withTokenFromOwnResult(verified.info, token);
   };
-  // Synchronous answers for middleware (see TokenVerifier): a hit, and a miss under a known header,
-  // without a promise; a malformed token or a bad signature refused without a rejection.
+  // Synchronous answers for middleware (see TokenVerifier): a hit without a promise, a malformed
+  // token refused without a rejection. Everything else waits for the check phase (see verifyMiss).
   return Object.assign(verifier, { [answerFromMemory]: answerNow });
 }
 
@@ -379,8 +382,6 @@ interface Unsettled {
   readonly hit: CachedVerification | undefined;
   /** For a hit: whether its key is still in the key set (`false`, or a re-read under way). */
   readonly known: boolean | Promise<boolean>;
-  /** For a token whose signature passed under a known header: that header's key. */
-  readonly key: CryptoKey | undefined;
 }
 
 /** The `version` of a key set given as a static `jwks`: it never changes. */

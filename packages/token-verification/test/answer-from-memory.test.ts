@@ -13,10 +13,12 @@ async function setup(cache?: false) {
 }
 
 describe("createJwtVerifier's answer from memory", () => {
-  it('knows nothing of a token before it is verified, then answers with the same AuthInfo as the verifier', async () => {
+  it('knows nothing of a token before its result is filed, then answers with the same AuthInfo as the verifier', async () => {
     const { key, verify, remembered } = await setup();
     const token = await mintAccessToken(key, claims);
     expect(remembered(token)).toBeUndefined();
+    await verify(token);
+    expect(remembered(token)).toBeUndefined(); // verified once: not filed (see the doorkeeper)
     const verified = await verify(token);
     const fromMemory = remembered(token);
     expect(fromMemory).toEqual(verified);
@@ -43,30 +45,35 @@ describe("createJwtVerifier's answer from memory", () => {
     const { key, verify, remembered } = await setup();
     const alice = await mintAccessToken(key, claims);
     const bob = await mintAccessToken(key, { ...claims, sub: 'bob' });
-    expect(remembered(alice)).toBeUndefined(); // a miss (no header known yet): its hash is kept for the verification that follows
-    expect((await verify(bob)).subject).toBe('bob'); // ... but this is another token
+    expect(remembered(alice)).toBeUndefined(); // a miss: its hash is kept for the verification that follows
+    await verify(bob); // ... but this is another token
+    expect((await verify(bob)).subject).toBe('bob');
     expect(remembered(bob)?.subject).toBe('bob');
-    expect(remembered(alice)?.subject).toBe('alice'); // checked now, under bob's (known) header, and filed under its own hash
+    expect(remembered(alice)).toBeUndefined(); // alice was never verified: nothing filed under her hash
+    await verify(alice);
     expect((await verify(alice)).subject).toBe('alice');
+    expect(remembered(alice)?.subject).toBe('alice');
+    expect(remembered(bob)?.subject).toBe('bob');
   });
 
-  it('checks a never-seen token at once when a token under the same header has been verified, then knows it', async () => {
+  it('leaves a never-seen token under a known header to the verifier, which checks it on the key in hand', async () => {
     const { key, verify, remembered } = await setup();
     await verify(await mintAccessToken(key, claims));
     const carol = await mintAccessToken(key, { ...claims, sub: 'carol', scope: 'mcp:tools mcp:admin' });
-    const now = remembered(carol);
-    expect(now).toMatchObject({ token: carol, subject: 'carol', scopes: ['mcp:tools', 'mcp:admin'] });
-    expect(await verify(carol)).toEqual(now);
-    expect(Object.isFrozen(now!.claims)).toBe(true);
+    expect(remembered(carol)).toBeUndefined();
+    const verified = await verify(carol);
+    expect(verified).toMatchObject({ token: carol, subject: 'carol', scopes: ['mcp:tools', 'mcp:admin'] });
+    expect(Object.isFrozen(verified.claims)).toBe(true);
   });
 
-  it('S-14: refuses a bad signature under a known header at once, and leaves a failed claim to the verifier for its exact error', async () => {
+  it('S-14: the verifier refuses a bad signature under a known header, and a failed claim with its exact error', async () => {
     const { key, verify, remembered } = await setup();
     const good = await mintAccessToken(key, claims);
     await verify(good);
     const other = await mintAccessToken(key, { ...claims, sub: 'mallory' });
     const forged = `${other.slice(0, other.lastIndexOf('.'))}.${good.slice(good.lastIndexOf('.') + 1)}`;
-    expect(() => remembered(forged)).toThrow(new InvalidTokenError('The access token signature is invalid'));
+    expect(remembered(forged)).toBeUndefined();
+    await expect(verify(forged)).rejects.toThrow(new InvalidTokenError('The access token signature is invalid'));
     const expired = await mintAccessToken(key, { ...claims, exp: Math.floor(Date.now() / 1000) - 60 });
     expect(remembered(expired)).toBeUndefined();
     await expect(verify(expired)).rejects.toThrow('The access token has expired');
@@ -75,14 +82,18 @@ describe("createJwtVerifier's answer from memory", () => {
     await expect(verify(elsewhere)).rejects.toThrow(/"aud"/);
   });
 
-  it('with the cache off, it remembers no token: only headers, so a token is checked at once but every time', async () => {
+  it('with the cache off, it remembers no token: it only refuses on sight, and every token is verified', async () => {
     const { key, verify, remembered } = await setup(false);
     const token = await mintAccessToken(key, claims);
     expect(remembered(token)).toBeUndefined();
+    const first = await verify(token);
     await verify(token);
-    expect(remembered(token)).toMatchObject({ token, subject: 'alice' });
+    expect(remembered(token)).toBeUndefined();
+    expect((await verify(token)).claims).not.toBe(first.claims); // parsed again: nothing kept
+    expect(() => remembered('a.b')).toThrow(InvalidTokenError);
     const forged = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
-    expect(() => remembered(forged)).toThrow(InvalidTokenError);
+    expect(remembered(forged)).toBeUndefined();
+    await expect(verify(forged)).rejects.toThrow(InvalidTokenError);
     const expired = await mintAccessToken(key, { ...claims, exp: Math.floor(Date.now() / 1000) - 60 });
     expect(remembered(expired)).toBeUndefined();
     await expect(verify(expired)).rejects.toThrow('The access token has expired');

@@ -69,7 +69,7 @@ describe('createJwtVerifier: the verified-token cache', () => {
     }
   });
 
-  it('checks a never-seen token at once under a known header only while the JWKS its key came from is current', async () => {
+  it('verifies a never-seen token under a known header without fetching, and refuses it once the JWKS read again lacks its key', async () => {
     const old = await createTestKey('ES256');
     const next = await createTestKey('ES256');
     const jwks = await startJwksServer([old.publicJwk]);
@@ -80,7 +80,9 @@ describe('createJwtVerifier: the verified-token cache', () => {
       await verify(await mint(old, 'first')); // fetches the JWKS
       await verify(await mint(old, 'second')); // resolved under the JWKS as fetched: the header is now known
       const fetched = jwks.requests;
-      expect(now(await mint(old, 'third'))).toMatchObject({ subject: 'third' });
+      const third = await mint(old, 'third');
+      expect(now(third)).toBeUndefined(); // never seen: not answered from memory
+      expect(await verify(third)).toMatchObject({ subject: 'third' });
       expect(jwks.requests).toBe(fetched);
 
       jwks.keys = [next.publicJwk];
