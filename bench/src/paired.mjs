@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUDIENCE, createKeys, mint } from './tokens.mjs';
 import { cpuMicros } from './proc.mjs';
-import { startNode, stop } from './processes.mjs';
+import { ask, startNode, stop } from './processes.mjs';
 import { median } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,17 +73,7 @@ for (const variant of ['plain', ...VARIANTS]) {
 
 console.log(`Paired runs: each variant and plain loaded together on CPU ${SERVER_CPU}, ${ROUNDS} rounds of ${DURATION} s, wrk -t1 -c50 on CPU ${CLIENT_CPUS}`);
 /** The server's summed time inside its middleware so far (see server.mjs). */
-function middlewareTime(child) {
-  return new Promise((resolve) => {
-    const listen = (message) => {
-      if (message?.timing === undefined) return;
-      child.off('message', listen);
-      resolve(message.timing);
-    };
-    child.on('message', listen);
-    child.send('timing');
-  });
-}
+const middlewareTime = (child) => ask(child, 'timing', 'timing');
 
 const timeColumn = TIME_MIDDLEWARE ? [' in middleware µs/req, median |', ' ---: |'] : ['', ''];
 console.log(`| scenario | variant | req/s ÷ plain, median | rounds | CPU µs/req ÷ plain’s, median |${timeColumn[0]}`);

@@ -23,3 +23,16 @@ export function stop(child) {
     setTimeout(() => child.kill('SIGKILL'), 2000).unref();
   });
 }
+
+/** Sends `message` to a child and resolves with the `key` field of its first reply that has one. */
+export function ask(child, message, key) {
+  return new Promise((resolve) => {
+    const listen = (reply) => {
+      if (reply?.[key] === undefined) return;
+      child.off('message', listen);
+      resolve(reply[key]);
+    };
+    child.on('message', listen);
+    child.send(message);
+  });
+}

@@ -28,7 +28,7 @@ import autocannon from 'autocannon';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { AUDIENCE, CLIENT_ID, SCOPE, badSignature, createKeys, invalidTokenFactory, mint, mintManyFast } from './tokens.mjs';
 import { cpuMicros, memory } from './proc.mjs';
-import { startNode, stop } from './processes.mjs';
+import { ask, startNode, stop } from './processes.mjs';
 import { median } from './stats.mjs';
 import { renderReport, writeReadme, writeSummary } from './report.mjs';
 
@@ -352,7 +352,7 @@ try {
   }
   if (servers.portcullis) {
     log(`\n== flood (bearer-auth)  [${fmt((Date.now() - startedAt) / 1000)} s]`);
-    flood = await runFlood(servers.portcullis.pid, servers.portcullis.port);
+    flood = await runFlood(servers.portcullis.child, servers.portcullis.port);
   }
 } finally {
   await Promise.all(Object.values(servers).map(({ child }) => stop(child)));
@@ -384,15 +384,20 @@ async function measurePaired(plain, other, auth, expect) {
 }
 
 /** Valid tokens cached, then FLOOD distinct invalid tokens, then the same valid tokens again. */
-async function runFlood(pid, port) {
+async function runFlood(child, port) {
+  const pid = child.pid;
   log(`  flood: priming ${PROBE} valid tokens, then ${fmt(FLOOD)} distinct invalid tokens`);
   await load(port, cycle(probe), { amount: PROBE * 2 });
   const before = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: 2 });
+  // Asked of the server itself, before the flood and after it: how many probe tokens its cache answers.
+  const cachedBefore = await ask(child, { cached: probe }, 'cached');
   const flooded = await measure(pid, port, (() => { const next = invalidTokenFactory(esToken); return () => `Bearer ${next()}`; })(), 401, { warmup: 0, amount: FLOOD });
+  const cachedAfter = await ask(child, { cached: probe }, 'cached');
   const after = await measure(pid, port, cycle(probe), 200, { warmup: 0, duration: 2 });
-  const result = { before, flooded, after, rssBefore: before.rss, rssAfter: flooded.rss, hwmAfter: flooded.hwm };
+  const result = { before, flooded, after, rssBefore: before.rss, rssAfter: flooded.rss, hwmAfter: flooded.hwm, cachedBefore, cachedAfter };
   log(
-    `  flood: RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(flooded.rss / 2 ** 20, 1)} MiB (peak ${fmt(flooded.hwm / 2 ** 20, 1)}), ${fmt(flooded.rps)} invalid req/s, ` +
+    `  flood: ${cachedBefore} → ${cachedAfter} of ${PROBE} valid tokens in the cache; ` +
+      `RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(flooded.rss / 2 ** 20, 1)} MiB (peak ${fmt(flooded.hwm / 2 ** 20, 1)}), ${fmt(flooded.rps)} invalid req/s, ` +
       `${fmt(flooded.cpuPerReq, 1)} µs/req; cached valid tokens: ${fmt(before.cpuPerReq, 1)} µs/req before, ${fmt(after.cpuPerReq, 1)} µs/req after` +
       `${before.unexpected + flooded.unexpected + after.unexpected ? `  !! ${before.unexpected + flooded.unexpected + after.unexpected} unexpected responses` : ''}`,
   );

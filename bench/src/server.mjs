@@ -15,6 +15,10 @@ process.on('message', (message) => {
     process.send('gc-done');
   }
   if (message === 'timing') process.send({ timing: { ns: Number(timing.ns), count: timing.count } });
+  // run.mjs's flood check: how many of these tokens the variant answers from its cache.
+  if (Array.isArray(message?.cached)) {
+    process.send({ cached: built.remembered ? message.cached.filter((token) => built.remembered(token)).length : null });
+  }
 });
 
 // paired.mjs --time-middleware starts the servers with BENCH_TIME_MIDDLEWARE=1: the time from the

@@ -30,6 +30,38 @@ function sdkAuthInfo(token, payload) {
   };
 }
 
+/** One synchronous `node:crypto` ES256 verify of the request's token, on the stub's key fetched once. */
+async function signatureCheck(config) {
+  const { createPublicKey, verify } = await import('node:crypto');
+  const { keys } = await (await fetch(`${config.issuer}/jwks`)).json();
+  const options = { key: createPublicKey({ key: keys.find((k) => k.alg === 'ES256'), format: 'jwk' }), dsaEncoding: 'ieee-p1363' };
+  return (req) => {
+    const token = (req.headers.authorization ?? '').slice(7);
+    const dot = token.lastIndexOf('.');
+    return dot !== -1 && verify('sha256', Buffer.from(token.slice(0, dot)), options, Buffer.from(token.slice(dot + 1), 'base64url'));
+  };
+}
+
+function refuse(res) {
+  res.statusCode = 401;
+  res.end();
+}
+
+/** Collects what arrives in one turn of the event loop and hands it to `work` in the check phase. */
+function inCheckPhase(work) {
+  let queue = [];
+  return (item) => {
+    if (queue.length === 0) {
+      setImmediate(() => {
+        const batch = queue;
+        queue = [];
+        work(batch);
+      });
+    }
+    queue.push(item);
+  };
+}
+
 export const variants = {
   /** The ceiling: no authentication at all. */
   async plain() {
@@ -69,28 +101,52 @@ export const variants = {
   },
 
   /**
+   * Not a contender: the empty middleware with its `next()` deferred to the check phase
+   * (`setImmediate`), for all the requests of one turn together: what that deferral alone does to a
+   * loaded server, apart from any signature check (a reference for paired.mjs, beside
+   * `signature-batched`; bearer-auth defers only the signature checks of new tokens).
+   */
+  async 'empty-batched'() {
+    const admit = inCheckPhase((batch) => {
+      for (const [req, next] of batch) {
+        req.auth = CONSTANT_AUTH;
+        next();
+      }
+    });
+    return { middleware: (req, _res, next) => admit([req, next]) };
+  },
+
+  /**
    * Not a contender: a middleware that checks only the ES256 signature, with one synchronous
    * `node:crypto` verify on a key fetched once, and nothing else (no claims, no cache): what the
    * crypto floor costs on a loaded server, for the never-seen cell (a reference for the budget).
    */
   async 'signature-only'(config) {
-    const { createPublicKey, verify } = await import('node:crypto');
-    const { keys } = await (await fetch(`${config.issuer}/jwks`)).json();
-    const key = createPublicKey({ key: keys.find((k) => k.alg === 'ES256'), format: 'jwk' });
-    const options = { key, dsaEncoding: 'ieee-p1363' };
+    const signed = await signatureCheck(config);
     return {
       middleware: (req, res, next) => {
-        const token = (req.headers.authorization ?? '').slice(7);
-        const dot = token.lastIndexOf('.');
-        if (dot === -1 || !verify('sha256', Buffer.from(token.slice(0, dot)), options, Buffer.from(token.slice(dot + 1), 'base64url'))) {
-          res.statusCode = 401;
-          res.end();
-          return;
-        }
+        if (!signed(req)) return refuse(res);
         req.auth = CONSTANT_AUTH;
         next();
       },
     };
+  },
+
+  /**
+   * Not a contender: `signature-only` with the checks of one turn run together in its check phase,
+   * as bearer-auth runs the signature checks of new tokens (a reference for paired.mjs).
+   */
+  async 'signature-batched'(config) {
+    const signed = await signatureCheck(config);
+    const check = inCheckPhase((batch) => {
+      const verdicts = batch.map(([req]) => signed(req));
+      batch.forEach(([req, res, next], i) => {
+        if (!verdicts[i]) return refuse(res);
+        req.auth = CONSTANT_AUTH;
+        next();
+      });
+    });
+    return { middleware: (req, res, next) => check([req, res, next]) };
   },
 
   /**
@@ -99,11 +155,15 @@ export const variants = {
    */
   async portcullis(config) {
     const { bearerAuth } = await import('@portcullis/bearer-auth').catch(notBuilt);
-    const { createJwtVerifier } = await import('@portcullis/token-verification').catch(notBuilt);
+    const { answerFromMemory, createJwtVerifier } = await import('@portcullis/token-verification').catch(notBuilt);
     if (typeof bearerAuth !== 'function') throw new SkipVariant('@portcullis/bearer-auth does not export bearerAuth');
     if (typeof createJwtVerifier !== 'function') throw new SkipVariant('@portcullis/token-verification does not export createJwtVerifier');
     const verifier = createJwtVerifier({ issuer: config.issuer, audience: config.resource, jwksUri: `${config.issuer}/jwks` });
-    return { middleware: bearerAuth({ verifier, audience: config.resource, resourceMetadataUrl: resourceMetadataUrl(config) }) };
+    return {
+      middleware: bearerAuth({ verifier, audience: config.resource, resourceMetadataUrl: resourceMetadataUrl(config) }),
+      // Whether a token is in the verified-token cache (for the flood check): only a cached result is answered from memory.
+      remembered: (token) => verifier[answerFromMemory](token) !== undefined,
+    };
   },
 
   /** Auth0's express-oauth2-jwt-bearer 1.10, keys from the local JWKS (no discovery). */
