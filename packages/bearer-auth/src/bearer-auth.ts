@@ -17,7 +17,7 @@ import {
   type NodeMiddleware,
   type ProtectedResource,
 } from '@portcullis/protected-resource-metadata';
-import { extractBearerToken } from './extract.js';
+import { bearerCredentials, token68Error } from './extract.js';
 import {
   assertHeadersMatch,
   compileOperationScopes,
@@ -190,7 +190,7 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
     let token: string;
     try {
-      token = extractBearerToken(req, maxAuthorizationLength);
+      token = bearerCredentials(req, maxAuthorizationLength);
     } catch (error) {
       return fail(error, res, next, settings);
     }
@@ -200,9 +200,13 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     try {
       known = fromMemory?.(token);
     } catch (error) {
-      return fail(error, res, next, settings, token);
+      // A token that is not even token68 is a malformed request (400) before it is a bad token.
+      return fail(token68Error(token) ?? error, res, next, settings, token);
     }
+    // Known: verified before, so its syntax too. Anything else is checked before it is verified.
     if (known !== undefined) return admit(req, res, next, known, token);
+    const malformed = token68Error(token);
+    if (malformed) return fail(malformed, res, next, settings);
     verifier(token).then(
       (auth) => admit(req, res, next, auth, token),
       (error: unknown) => fail(error, res, next, settings, token),

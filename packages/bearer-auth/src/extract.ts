@@ -20,6 +20,17 @@ const FORM = /^[ \t]*application\/x-www-form-urlencoded\b/i;
  *   error code, RFC 6750 §3.1).
  */
 export function extractBearerToken(req: IncomingMessage, maxLength: number): string {
+  const token = bearerCredentials(req, maxLength);
+  const malformed = token68Error(token);
+  if (malformed) throw malformed;
+  return token;
+}
+
+/**
+ * {@link extractBearerToken} without the token's own syntax check, which bearerAuth() makes with
+ * {@link token68Error} after the verifier's memory (internal).
+ */
+export function bearerCredentials(req: IncomingMessage, maxLength: number): string {
   const url = req.url ?? '';
   const q = url.indexOf('?');
   if (q !== -1 && new URLSearchParams(url.slice(q + 1)).has('access_token')) {
@@ -51,9 +62,17 @@ export function extractBearerToken(req: IncomingMessage, maxLength: number): str
 
   const token = isPlainBearer(header) ? header.slice(7) : credentialsOf(header);
   if (!token) throw new InvalidRequestError('The Bearer credentials are empty');
-  if (!TOKEN68.test(token)) throw new InvalidRequestError('The Bearer token is not valid token68 syntax');
   if (bodyToken) throw new InvalidRequestError('Send the access token once: both an Authorization header and a body access_token were sent');
   return token;
+}
+
+/**
+ * The refusal of a token that is not RFC 6750 §2.1 `b64token` (RFC 7235 token68) syntax, else
+ * `undefined`. bearerAuth() asks only about tokens its verifier cannot answer from memory: one it
+ * can was verified before, syntax included.
+ */
+export function token68Error(token: string): InvalidRequestError | undefined {
+  return TOKEN68.test(token) ? undefined : new InvalidRequestError('The Bearer token is not valid token68 syntax');
 }
 
 /** `Bearer <x>` with one space and no surrounding whitespace: what nearly every client sends. */
@@ -63,7 +82,14 @@ function isPlainBearer(header: string): boolean {
     header.charCodeAt(6) === 32 &&
     header.charCodeAt(7) > 32 &&
     header.charCodeAt(header.length - 1) > 32 &&
-    header.slice(0, 6).toLowerCase() === 'bearer'
+    // "bearer" in any case, without a lowercased copy: | 0x20 lowercases an ASCII letter and maps
+    // nothing else onto one.
+    (header.charCodeAt(0) | 0x20) === 0x62 &&
+    (header.charCodeAt(1) | 0x20) === 0x65 &&
+    (header.charCodeAt(2) | 0x20) === 0x61 &&
+    (header.charCodeAt(3) | 0x20) === 0x72 &&
+    (header.charCodeAt(4) | 0x20) === 0x65 &&
+    (header.charCodeAt(5) | 0x20) === 0x72
   );
 }
 

@@ -234,10 +234,18 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     ['illegal characters', 'Bearer abc"def'],
     ['padding in the middle', 'Bearer ab=cd'],
     ['a comma', 'Bearer abc,def'],
-  ])('S-15 token68 syntax: %s → 400 invalid_request', async (_name, header) => {
-    const res = await request(app()).post('/mcp').set('Authorization', header);
-    expect(res.status).toBe(400);
-    expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBe('invalid_request');
+  ])('S-15 token68 syntax: %s → 400 invalid_request, never verified', async (_name, header) => {
+    let calls = 0;
+    const counting: TokenVerifier = (t) => {
+      calls++;
+      return fx.verifier(t);
+    };
+    for (const verifier of [fx.verifier, counting]) {
+      const res = await request(app({ verifier })).post('/mcp').set('Authorization', header);
+      expect(res.status).toBe(400);
+      expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBe('invalid_request');
+    }
+    expect(calls).toBe(0);
   });
 
   it('S-17 S-19: insufficient scope → 403 insufficient_scope listing every needed scope in one challenge', async () => {

@@ -10,10 +10,6 @@
  * token hashes verified once; a result is filed only when its token is verified again.
  */
 
-/** base64url character → its 6 bits (the token hashes are base64url SHA-256 digests). */
-const SIXTETS = new Uint8Array(128);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) SIXTETS[c.charCodeAt(0)] = i;
-
 /** Bits per key the doorkeeper expects: with two probes, about 5 % false "seen" just before a reset. */
 const BITS_PER_KEY = 8;
 
@@ -33,10 +29,10 @@ export class Doorkeeper {
     this.#mask = size - 1;
   }
 
-  /** Whether `hash` (base64url, at least 10 characters) was recorded since the last reset; records it if not. */
+  /** Whether `hash` (a `tokenHash()` of lru-cache.ts: 32 bytes as latin1) was recorded since the last reset; records it if not. */
   seenBefore(hash: string): boolean {
     const a = probe(hash, 0) & this.#mask;
-    const b = probe(hash, 5) & this.#mask;
+    const b = probe(hash, 4) & this.#mask;
     const words = this.#words;
     if ((words[a >>> 5]! & (1 << (a & 31))) !== 0 && (words[b >>> 5]! & (1 << (b & 31))) !== 0) return true;
     words[a >>> 5]! |= 1 << (a & 31);
@@ -49,13 +45,7 @@ export class Doorkeeper {
   }
 }
 
-/** 30 bits of the digest from five of its characters (a SHA-256 is uniform: no further mixing needed). */
+/** 32 bits of the digest from four of its bytes (a SHA-256 is uniform: no further mixing needed). */
 function probe(hash: string, at: number): number {
-  return (
-    SIXTETS[hash.charCodeAt(at) & 127]! |
-    (SIXTETS[hash.charCodeAt(at + 1) & 127]! << 6) |
-    (SIXTETS[hash.charCodeAt(at + 2) & 127]! << 12) |
-    (SIXTETS[hash.charCodeAt(at + 3) & 127]! << 18) |
-    (SIXTETS[hash.charCodeAt(at + 4) & 127]! << 24)
-  );
+  return hash.charCodeAt(at) | (hash.charCodeAt(at + 1) << 8) | (hash.charCodeAt(at + 2) << 16) | (hash.charCodeAt(at + 3) << 24);
 }

@@ -17,11 +17,12 @@
 import { hash } from 'node:crypto';
 
 /**
- * SHA-256 of the token, base64url: the only form in which a token is ever used as a key. The
- * one-shot `crypto.hash` (Node 20.12+, within our engines) skips the Hash object.
+ * SHA-256 of the token, its 32 bytes as a latin1 string: the only form in which a token is ever used
+ * as a key. The one-shot `crypto.hash` (Node 20.12+, within our engines) skips the Hash object, and
+ * latin1 skips an encoding that base64url would pay on every request (about 0.4 µs, bench/README.md).
  */
 export function tokenHash(token: string): string {
-  return hash('sha256', token, 'base64url');
+  return hash('sha256', token, 'binary') // 'binary' is Node's name for latin1;
 }
 
 /** One cached entry, linked into the small or the main FIFO (head: the next to be looked at for eviction). */
