@@ -45,9 +45,11 @@ const keys = await createKeys();
 const authority = await startNode(join(here, 'authority.mjs'), { BENCH_JWKS: JSON.stringify(keys.jwks), BENCH_OPAQUE_TOKENS: '{}' });
 const issuer = authority.message.issuer;
 const same = await mint(keys, 'ES256', issuer);
+const sameRs256 = await mint(keys, 'RS256', issuer);
 const fresh = mintManyFast(keys, issuer, WARMUP + SETTLE + REQUESTS, 'fresh');
 const SCENARIOS = {
   same: { label: 'same valid token, ES256', next: () => `Bearer ${same}` },
+  'same-rs256': { label: 'same valid token, RS256', next: () => `Bearer ${sameRs256}` },
   // Every request a token the server has never seen: a new cursor per cell, never rewound.
   fresh: { label: 'never-seen valid ES256 tokens', next: (cursor) => `Bearer ${fresh[cursor.i++]}` },
 };
