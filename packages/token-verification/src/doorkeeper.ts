@@ -12,6 +12,11 @@
 
 /** Bits per key the doorkeeper expects: with two probes, about 5 % false "seen" just before a reset. */
 const BITS_PER_KEY = 8;
+/**
+ * At most 1 MiB of bits, allocated with the verifier: a larger cache gets a doorkeeper that starts
+ * afresh every 2^20 keys (a token used twice within that many new ones is still filed).
+ */
+const MAX_BITS = 2 ** 23;
 
 export class Doorkeeper {
   readonly #words: Uint32Array;
@@ -20,11 +25,11 @@ export class Doorkeeper {
   readonly #window: number;
   #recorded = 0;
 
-  /** `window`: how many keys it records before it starts afresh (the cache's capacity; at least 64). */
+  /** `window`: how many keys it records before it starts afresh (the cache's capacity; at least 64, at most 2^20). */
   constructor(window: number) {
-    this.#window = Math.max(64, Math.floor(window));
+    this.#window = Math.min(MAX_BITS / BITS_PER_KEY, Math.max(64, Math.floor(window)));
     let size = 1024;
-    while (size < this.#window * BITS_PER_KEY && size < 2 ** 30) size *= 2;
+    while (size < this.#window * BITS_PER_KEY) size *= 2;
     this.#words = new Uint32Array(size / 32);
     this.#mask = size - 1;
   }

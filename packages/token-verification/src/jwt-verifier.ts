@@ -278,8 +278,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   /**
    * A token never seen, signed under a header already verified while its key set is current:
-   * checked here and now (see FastJwtVerifier.verifyKnown). `undefined` for the async path; a
-   * deferral (its key in hand) when the signature passed but only jose can say what else failed.
+   * checked synchronously on the key in hand (see FastJwtVerifier.verifyKnown), in the check phase.
+   * `undefined` for the async path; a deferral (its key in hand) when the signature passed but only
+   * jose can say what else failed.
    */
   const verifyNow = (token: string): CachedVerification | FastDeferred | undefined => {
     const known = fast?.verifyKnown(token);
@@ -331,9 +332,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 
   // What the answer from memory learnt of a token it could not settle, for the verification its
   // caller starts at once: the hash (one SHA-256 per miss, not two: a native call that costs several
-  // µs on a loaded server) and a cached result waiting on a re-read of the key set. Held only until
-  // the next call of the verifier.
+  // µs on a loaded server) and a cached result waiting on a re-read of the key set. Held until the
+  // next call of the verifier or the end of this turn, whichever comes first: it holds the raw token
+  // (S-22), and a caller may never go on to verify (bearer-auth refuses a malformed one instead).
   let missed: Unsettled | undefined;
+  const forget = (): void => {
+    missed = undefined;
+  };
 
   /** Everything that needs no waiting: the answer, a throw, or `undefined` with what it learnt in `missed`. */
   const answerNow = (token: string): AuthInfo | undefined => {
@@ -344,6 +349,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     const known = hit === undefined ? false : stillKnown(hit);
     if (known === true) return withTokenFromOwnResult(hit!.info, token);
     missed = { token, hash, hit, known };
+    queueMicrotask(forget);
     return undefined;
   };
 
@@ -358,7 +364,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     const { hash, hit } = unsettled;
     // A hit whose key set was due for a re-read: it stands if its key is still there, as jose waits too.
     if (hit !== undefined && (await unsettled.known)) return withTokenFromOwnResult(hit.info, token);
-    if (hash === undefined) return withTokenFromOwnResult((await verifyMiss(token)).info, token);
+    if (hash === undefined) return withTokenFromOwnResult((await abortable(verifyMiss(token), context?.signal)).info, token);
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
       flight.run(hash, async () => {

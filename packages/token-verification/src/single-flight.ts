@@ -16,7 +16,12 @@ export class SingleFlight<V> {
 /** Internal: lets one caller stop waiting (its `signal`) without cancelling work shared with others. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // The work has started and goes on for whoever shares it; no one here waits for its outcome,
+    // so a failure must not surface as an unhandled rejection (which ends a Node process).
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,3 +1,4 @@
+import { getHeapSnapshot } from 'node:v8';
 import { describe, expect, it } from '@jest/globals';
 import { createTestKey, mintAccessToken } from '@portcullis/test-fixtures';
 import { answerFromMemory, createJwtVerifier, InvalidTokenError, VerifierUnavailableError } from '../src/index.js';
@@ -54,6 +55,31 @@ describe("createJwtVerifier's answer from memory", () => {
     expect((await verify(alice)).subject).toBe('alice');
     expect(remembered(alice)?.subject).toBe('alice');
     expect(remembered(bob)?.subject).toBe('bob');
+  });
+
+  it('S-22: a token asked about and never verified is not held once the turn is over', async () => {
+    const { key, remembered } = await setup();
+    const marker = `never-verified-${Math.random().toString(36).slice(2)}`;
+    const holds = async () => {
+      const snapshot = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        getHeapSnapshot()
+          .setEncoding('utf8')
+          .on('data', (chunk: string) => (text += chunk))
+          .on('end', () => resolve(text))
+          .on('error', reject);
+      });
+      // Only the token carries the marker base64url-encoded; this encoding is made after the snapshot.
+      return snapshot.includes(Buffer.from(marker).toString('base64url'));
+    };
+    // Built here and dropped: after this call only the verifier could still hold the string.
+    const ask = async () => {
+      const [header, , signature] = (await mintAccessToken(key, claims)).split('.');
+      expect(remembered([header, Buffer.from(marker).toString('base64url'), signature].join('.'))).toBeUndefined();
+    };
+    await ask();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await holds()).toBe(false);
   });
 
   it('leaves a never-seen token under a known header to the verifier, which checks it on the key in hand', async () => {

@@ -14,6 +14,15 @@ describe('Doorkeeper (admission on second sight)', () => {
     expect(door.seenBefore(hash)).toBe(true);
   });
 
+  it('takes at most 1 MiB up front, whatever the cache capacity it serves', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const doors = [new Doorkeeper(1e8), new Doorkeeper(1e8)];
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThanOrEqual(2 * 2 ** 20);
+    const hash = someHash();
+    expect(doors.map((door) => door.seenBefore(hash))).toEqual([false, false]);
+    expect(doors.map((door) => door.seenBefore(hash))).toEqual([true, true]);
+  });
+
   it('starts afresh after recording `window` hashes, so it never fills up', () => {
     const door = new Doorkeeper(100);
     const first = someHash();

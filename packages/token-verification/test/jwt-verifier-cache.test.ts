@@ -46,15 +46,20 @@ describe('createJwtVerifier: the verified-token cache', () => {
     expect(Object.isFrozen(first.claims) && Object.isFrozen(third.claims)).toBe(true); // alike either way
   });
 
-  it('a cached token is refused (401) once its key has been rotated out of the JWKS and the JWKS refreshed', async () => {
+  it.each([
+    ['filed, never hit', 2],
+    // A hit confirms its key in the current key set and is not looked for again while that set is
+    // current (confirmedIn): the set read after the rotation is another, so the key is looked for.
+    ['filed and already hit (its key confirmed in the key set of the time)', 3],
+  ])('a cached token, %s, is refused (401) once its key has been rotated out of the JWKS and the JWKS refreshed', async (_name, uses) => {
     const old = await createTestKey('ES256');
     const next = await createTestKey('ES256');
     const jwks = await startJwksServer([old.publicJwk]);
     try {
       const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url, cooldown: 0 });
       const oldToken = await mintAccessToken(old, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
-      await verify(oldToken);
-      await verify(oldToken); // verified the second time: filed
+      for (let i = 0; i < uses; i++) await verify(oldToken); // filed on the second verification
+      if (uses > 2) expect(verify[answerFromMemory]!(oldToken)).toBeDefined();
 
       jwks.keys = [next.publicJwk];
       // A token signed by the new key names an unknown kid: the JWKS is fetched again.
@@ -114,6 +119,26 @@ describe('createJwtVerifier: the verified-token cache', () => {
       expect(jwks.requests).toBe(requests); // no refetch
     } finally {
       await jwks.close();
+    }
+  });
+
+  it.each([[undefined], [false as const]])('a caller that aborts stops waiting (cache %s); a failure no one waits for raises no unhandled rejection', async (cache) => {
+    const key = await createTestKey('ES256');
+    const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] }, ...(cache === false ? { cache } : {}) });
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const wrongAudience = await mintAccessToken(key, { iss: ISSUER, aud: 'https://other.portcullis.test/mcp', sub: 'u' });
+      await expect(verify(wrongAudience, { signal: AbortSignal.abort(new Error('gone before')) })).rejects.toThrow('gone before');
+      const controller = new AbortController();
+      const later = verify(await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' }), { signal: controller.signal });
+      controller.abort(new Error('gone while waiting'));
+      await expect(later).rejects.toThrow('gone while waiting');
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
     }
   });
 
