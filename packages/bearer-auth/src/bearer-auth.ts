@@ -194,8 +194,8 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     } catch (error) {
       return fail(error, res, next, settings);
     }
-    // The same token again (what a client sends for the token's whole life), or a token refused on
-    // sight: answered now, without a promise.
+    // A token in repeated use (what a client sends for the token's whole life; for a JWT from its
+    // third use), or a token refused on sight: answered now, without a promise.
     let known: AuthInfo | undefined;
     try {
       known = fromMemory?.(token);
@@ -216,7 +216,8 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
 
 /**
  * Requires more scopes on one route, after {@link bearerAuth} (RFC 6750 §3.1, S-17…S-19). A 403
- * challenge lists every scope the request needs: the mount's, the operation's and these.
+ * challenge lists every scope the request needs: the mount's, the operation's and these. Create it
+ * at startup: requests admitted before the first one exists carry no record for it (refused, 500).
  *
  * @example app.post('/mcp/admin', requireScopes('mcp:admin'), handler)
  */
@@ -227,7 +228,7 @@ export function requireScopes(...scopes: string[]): NodeMiddleware {
     const req = request as GrantedRequest;
     const state = grants.get(req);
     if (!state) {
-      next(new Error('requireScopes() must run after bearerAuth() on the same request'));
+      next(new Error('requireScopes() must run after bearerAuth() on the same request, and be created at startup, before requests arrive'));
       return;
     }
     const required = union(state.required, needed);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type http from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -12,7 +13,7 @@ import {
 } from '@portcullis/token-verification';
 import { defineProtectedResource, protectedResourceMetadata } from '@portcullis/protected-resource-metadata';
 import { createTestKey, JWT_RESOURCE, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
-import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
+import { bearerAuth, extractBearerToken, type BearerAuthOptions } from '../src/index.js';
 import { METADATA_URL, parseChallenge, startFixture, type Fixture } from './support.js';
 
 let fx: Fixture;
@@ -193,6 +194,20 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
       .set('Content-Type', 'Application/X-WWW-Form-Urlencoded; charset=utf-8')
       .send(`access_token=${token}`);
     expect(spelled.status).toBe(400);
+  });
+
+  it('RFC 6750 §2: a form Content-Type counts wherever it comes among the headers, not only first', () => {
+    const req = (contentTypes: string[]) =>
+      ({
+        url: '/mcp',
+        headers: {},
+        body: { access_token: 'abc' },
+        rawHeaders: [...contentTypes.flatMap((type) => ['Content-Type', type]), 'Authorization', 'Bearer abc'],
+      }) as unknown as http.IncomingMessage;
+    expect(extractBearerToken(req(['application/json']), 8192)).toBe('abc'); // a JSON field named access_token is data
+    for (const types of [['application/x-www-form-urlencoded'], ['application/json', 'application/x-www-form-urlencoded']]) {
+      expect(() => extractBearerToken(req(types), 8192)).toThrow(/both an Authorization header and a body access_token/);
+    }
   });
 
   it('RFC 6750 §2.2: only a form-encoded body carries a token; a JSON body field named access_token is data', async () => {
