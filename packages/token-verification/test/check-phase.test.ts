@@ -7,9 +7,14 @@ const ISSUER = 'https://issuer.portcullis.test';
 const RESOURCE = 'https://mcp.portcullis.test/mcp';
 const claims = { iss: ISSUER, aud: RESOURCE, sub: 'alice', client_id: 'app', scope: 'mcp:tools' };
 
-/** Runs each function in a callback of its own, all in the timers phase of one turn (as requests read in one poll phase). */
+/**
+ * Runs each function in a callback of its own, all in one phase of one turn (as requests read in one
+ * poll phase). Immediates queued together run in the same check phase, always; `setTimeout(fn, 0)`
+ * does not promise that: on a busy machine the clock can tick between two of them, and the later
+ * one waits a turn.
+ */
 function inOneTurn(...callbacks: (() => void)[]): void {
-  for (const callback of callbacks) setTimeout(callback, 0);
+  for (const callback of callbacks) setImmediate(callback);
 }
 
 describe('checkPhase', () => {
