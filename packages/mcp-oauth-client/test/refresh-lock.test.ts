@@ -24,9 +24,11 @@ describe('createFileLock', () => {
   it('a holder that outlives staleMs keeps its lock (heartbeat): never two holders at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lock-'));
     try {
-      const lock = createFileLock({ directory: dir, staleMs: 100, retryMs: 5 });
+      // staleMs leaves the heartbeat (every staleMs / 3) room for a busy CI machine's event-loop
+      // stalls; the holder stays three times as long, so without the heartbeat a waiter takes over.
+      const lock = createFileLock({ directory: dir, staleMs: 400, retryMs: 5 });
       const o = occupancy();
-      await Promise.all([lock.withLock('k', o.body(350)), sleep(10).then(() => lock.withLock('k', o.body(200))), sleep(20).then(() => lock.withLock('k', o.body(200)))]);
+      await Promise.all([lock.withLock('k', o.body(1200)), sleep(10).then(() => lock.withLock('k', o.body(100))), sleep(20).then(() => lock.withLock('k', o.body(100)))]);
       expect(o.max()).toBe(1);
     } finally {
       await rm(dir, { recursive: true, force: true });
