@@ -341,7 +341,7 @@ describe('a token endpoint that misbehaves', () => {
       grant: { type: 'client_credentials' },
       preRegistered: [{ clientId: 'm2m', clientSecret: SECRET, issuer: base }],
       allowInsecureLoopback: true,
-      oauthFetch: createSafeFetch({ allowInsecureLoopback: true, timeoutMs: 400 }),
+      oauthFetch: createSafeFetch({ allowInsecureLoopback: true, timeoutMs: 2_000 }), // discovery must fit in it on a busy CI machine
     });
     return { server, client, mcp: `${base}/mcp` };
   }

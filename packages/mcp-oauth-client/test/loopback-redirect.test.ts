@@ -115,7 +115,7 @@ describe('startLoopbackRedirectServer expectedState', () => {
     expect((await fetch(`${server.redirectUri}?code=ok&state=st`)).status).toBe(200);
     expect((await server.waitForCallback()).searchParams.get('code')).toBe('ok');
     await server.close();
-    const idle = await startLoopbackRedirectServer({ expectedState: 'st', timeoutMs: 200 });
+    const idle = await startLoopbackRedirectServer({ expectedState: 'st', timeoutMs: 1_000 }); // room for the fetch below on a busy machine
     expect((await fetch(`${idle.redirectUri}?code=x&state=nope`)).status).toBe(400);
     await expect(idle.waitForCallback()).rejects.toMatchObject({ code: 'callback_timeout' });
   });
