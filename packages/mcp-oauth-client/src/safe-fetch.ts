@@ -58,8 +58,11 @@ for (const [net, prefix] of [
   ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
   ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) BLOCKED.addSubnet(net, prefix, 'ipv4');
+// ::/96 holds the unspecified and loopback addresses and the deprecated IPv4-compatible ones
+// (RFC 4291 §2.5.5.1); ::ffff:0:0:0/96 the IPv4-translated ones (RFC 2765 §2.1). IPv4-mapped
+// addresses (::ffff:0:0/96) need no entry: BlockList checks them against the IPv4 ranges.
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  ['::', 96], ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
   ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) BLOCKED.addSubnet(net, prefix, 'ipv6');
 
@@ -71,8 +74,31 @@ LOOPBACK.addAddress('::1', 'ipv6');
 export function isBlockedAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
-  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return BLOCKED.check(address, 'ipv4');
+  // A zone index (fe80::1%eth0) scopes the address to one link: never a public destination.
+  if (address.includes('%') || BLOCKED.check(address, 'ipv6')) return true;
+  // 6to4 (2002::/16, RFC 3056 §2) carries an IPv4 address in bits 16-47: on a host with a 6to4
+  // tunnel, 2002:0a00:0005:: is sent over IPv4 to 10.0.0.5, so the embedded address is checked too.
+  const embedded = sixToFourAddress(address);
+  return embedded !== undefined && BLOCKED.check(embedded, 'ipv4');
 }
+
+/** The IPv4 address inside a 6to4 address, else `undefined`. */
+function sixToFourAddress(address: string): string | undefined {
+  const [first, h, l] = ipv6Groups(address);
+  return first === 0x2002 ? `${h! >> 8}.${h! & 255}.${l! >> 8}.${l! & 255}` : undefined;
+}
+
+/** The eight 16-bit groups of a valid IPv6 literal. */
+function ipv6Groups(address: string): number[] {
+  // URL's parser normalises the literal (hex groups, no dotted quad, "::" for the longest zero run).
+  const [head = '', tail] = new URL(`http://[${address}]/`).hostname.slice(1, -1).split('::');
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((group) => parseInt(group, 16)));
+  const before = parse(head);
+  const after = tail === undefined ? [] : parse(tail);
+  return [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
+
 
 /** True for a loopback address (`127.0.0.0/8`, `::1`). */
 export function isLoopbackAddress(address: string): boolean {

@@ -28,6 +28,11 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
     ['fd00::1 (unique local)', 'fd00::1'],
     ['::ffff:10.0.0.5 (IPv4-mapped)', '::ffff:10.0.0.5'],
     ['100.64.0.1 (CGNAT)', '100.64.0.1'],
+    ['::10.0.0.5 (IPv4-compatible, deprecated)', '::10.0.0.5'],
+    ['::ffff:0:a9fe:a9fe (IPv4-translated metadata address)', '::ffff:0:a9fe:a9fe'],
+    ['2002:a9fe:a9fe::1 (6to4 around the metadata address)', '2002:a9fe:a9fe::1'],
+    ['2002:c0a8:101:: (6to4 around 192.168.1.1)', '2002:c0a8:101::'],
+    ['2606:4700::1%eth0 (zone index)', '2606:4700::1%eth0'],
   ])('C-45 refuses a public host name resolving to %s', async (_title, address) => {
     const { attempts, transport } = recordingTransport();
     const fetch = createSafeFetch({ lookup: resolvesTo(address), transport });
@@ -121,6 +126,9 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
   it('isBlockedAddress covers the C-45 list and leaves public addresses alone', () => {
     for (const a of ['10.1.2.3', '172.31.0.1', '192.168.0.1', '127.0.0.1', '169.254.169.254', '::1', 'fc00::1', 'fe80::1', '0.0.0.0']) expect(isBlockedAddress(a)).toBe(true);
     for (const a of ['93.184.215.14', '2606:2800:220:1::1', '8.8.8.8']) expect(isBlockedAddress(a)).toBe(false);
+    // IPv6 forms that embed an IPv4 address are judged by it where it can be reached through them.
+    for (const a of ['::ffff:8.8.8.8', '2002:808:808::1', '2002:0808:0808:0:0:0:0:1']) expect(isBlockedAddress(a)).toBe(false);
+    for (const a of ['::ffff:10.1.2.3', '2002:a01:203::', '2002::', '2002:a00::', '::2', '::ffff:0:8.8.8.8']) expect(isBlockedAddress(a)).toBe(true);
     expect(isBlockedAddress('not-an-ip')).toBe(true);
   });
 });
