@@ -212,6 +212,28 @@ export const nodeTransport: SafeFetchTransport = (req) =>
     outgoing.end(req.body);
   });
 
+/**
+ * `lookup(host)` within the request's time limit and the caller's signal: a resolver that hangs
+ * (getaddrinfo retries for tens of seconds) must not outlive either. Its failures are typed.
+ */
+async function resolve(lookup: HostLookup, host: string, signal: AbortSignal): Promise<readonly ResolvedAddress[]> {
+  let stop: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  try {
+    return await Promise.race([lookup(host), aborted]);
+  } catch (cause) {
+    if (cause instanceof McpOAuthError) throw cause;
+    const why = signal.aborted ? 'timed out or was aborted' : 'failed';
+    throw new McpOAuthError('fetch_failed', `Resolving ${host} ${why}`, { cause });
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}
+
 async function bodyBytes(body: RequestInit['body']): Promise<Uint8Array | undefined> {
   if (body === undefined || body === null) return undefined;
   return new Uint8Array(await new Response(body).arrayBuffer());
@@ -241,7 +263,7 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
     for (let hop = 0; ; hop++) {
       assertFetchableUrl(url, options);
       const host = bareHostname(url);
-      const addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await lookup(host);
+      const addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await resolve(lookup, host, signal);
       assertResolvedAddresses(url, addresses);
       let response: Response;
       try {

@@ -117,6 +117,32 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
     expect(attempts[1]?.headers.get('authorization')).toBeNull();
   });
 
+  it('bounds the DNS lookup by the time limit: a resolver that never answers fails the fetch, typed, before any connection', async () => {
+    const { attempts, transport } = recordingTransport();
+    const fetch = createSafeFetch({ lookup: () => new Promise(() => {}), transport, timeoutMs: 50 });
+    const error = await refusal(fetch('https://as.example.com/'));
+    expect(error.code).toBe('fetch_failed');
+    expect(error.message).toContain('Resolving as.example.com timed out');
+    expect(attempts).toHaveLength(0);
+  });
+
+  it("bounds the DNS lookup by the caller's signal", async () => {
+    const { transport } = recordingTransport();
+    const fetch = createSafeFetch({ lookup: () => new Promise(() => {}), transport });
+    const controller = new AbortController();
+    const pending = refusal(fetch('https://as.example.com/', { signal: controller.signal }));
+    controller.abort(new Error('user cancelled'));
+    expect((await pending).code).toBe('fetch_failed');
+  });
+
+  it('types a failed DNS lookup as fetch_failed, keeping the cause', async () => {
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND as.example.com'), { code: 'ENOTFOUND' });
+    const fetch = createSafeFetch({ lookup: async () => Promise.reject(notFound), transport: recordingTransport().transport });
+    const error = await refusal(fetch('https://as.example.com/'));
+    expect(error.code).toBe('fetch_failed');
+    expect(error.cause).toBe(notFound);
+  });
+
   it('returns a redirect as-is with redirect: "manual"', async () => {
     const { transport } = recordingTransport(() => new Response(null, { status: 302, headers: { location: 'https://10.0.0.5/' } }));
     const fetch = createSafeFetch({ lookup: resolvesTo('93.184.215.14'), transport });
