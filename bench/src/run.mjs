@@ -18,14 +18,13 @@
 //   --flood=N          BENCH_FLOOD=N        invalid tokens in the flood (default 100000)
 //   --no-write         BENCH_NO_WRITE=1     do not rewrite the table in bench/README.md
 import { execFileSync } from 'node:child_process';
-import { createPublicKey, verify as cryptoVerify, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { AUDIENCE, CLIENT_ID, SCOPE, badSignature, createKeys, invalidTokenFactory, mint, mintManyFast } from './tokens.mjs';
 import { cpuMicros, memory } from './proc.mjs';
 import { ask, startNode, stop } from './processes.mjs';
@@ -186,27 +185,6 @@ async function authority(path, method = 'GET') {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Crypto floor: one synchronous node:crypto verification, µs per operation (and jose for reference)
-function floorOf(alg, key, token, ops) {
-  const [h, p, s] = token.split('.');
-  const data = Buffer.from(`${h}.${p}`);
-  const sig = Buffer.from(s, 'base64url');
-  const options = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key;
-  for (let i = 0; i < 200; i++) cryptoVerify('sha256', data, options, sig);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ops; i++) if (!cryptoVerify('sha256', data, options, sig)) throw new Error('floor: verification failed');
-  return Number(process.hrtime.bigint() - t0) / 1e3 / ops;
-}
-
-async function joseCost(token, jwks, ops) {
-  const keySet = createLocalJWKSet(jwks);
-  for (let i = 0; i < 100; i++) await jwtVerify(token, keySet);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ops; i++) await jwtVerify(token, keySet);
-  return Number(process.hrtime.bigint() - t0) / 1e3 / ops;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Setup
 log(`Portcullis bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${ROUNDS} interleaved round(s) of ${ROUND_SECONDS} s per cell${quick ? ' (quick)' : ''}`);
 log(pin ? `Pinned: variant servers on CPU ${SERVER_CPUS}, load generator and AS stub on CPU ${CLIENT_CPUS}` : 'Not pinned (taskset missing or a single CPU): CPU figures include contention');
@@ -227,14 +205,11 @@ const fresh = mintManyFast(keys, issuer, FRESH, 'fresh');
 const probe = mintManyFast(keys, issuer, PROBE, 'probe');
 log(`Minted ${fmt(DISTINCT + FRESH + PROBE + 3)} tokens in ${((Date.now() - tMint) / 1000).toFixed(1)} s; issuer ${issuer}`);
 
-const esPublic = createPublicKey({ key: keys.jwks.keys[0], format: 'jwk' });
-const rsPublic = createPublicKey({ key: keys.jwks.keys[1], format: 'jwk' });
-const floor = {
-  ES256: floorOf('ES256', esPublic, esToken, 3000),
-  RS256: floorOf('RS256', rsPublic, rsToken, 3000),
-  joseES256: await joseCost(esToken, keys.jwks, 2000),
-  joseRS256: await joseCost(rsToken, keys.jwks, 2000),
-};
+// Before any server starts, on the CPU the servers' costs are measured on (see floor.mjs).
+const floorInput = { jwks: keys.jwks, tokens: { ES256: esToken, RS256: rsToken } };
+const floorRun = await startNode(join(here, 'floor.mjs'), { BENCH_FLOOR_INPUT: JSON.stringify(floorInput) }, SERVER_CPUS);
+const { floor } = floorRun.message;
+await stop(floorRun.child);
 log(`Crypto floor (node:crypto, synchronous): ES256 ${fmt(floor.ES256, 1)} µs, RS256 ${fmt(floor.RS256, 1)} µs; jose.jwtVerify: ES256 ${fmt(floor.joseES256, 1)} µs, RS256 ${fmt(floor.joseRS256, 1)} µs`);
 
 /** One cursor shared by all connections: each token comes round once per pass over the list. */
