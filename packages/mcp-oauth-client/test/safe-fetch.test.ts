@@ -54,6 +54,8 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
     ['short form', 'https://10.5/'],
     ['metadata literal', 'https://169.254.169.254/latest/meta-data/'],
     ['IPv6 literal', 'https://[fe80::1]/'],
+    ['IPv4-compatible IPv6 literal', 'https://[::10.0.0.5]/'],
+    ['6to4 literal around the metadata address', 'https://[2002:a9fe:a9fe::]/latest/meta-data/'],
   ])('C-45 refuses private IP literals in %s form without any lookup', async (_title, url) => {
     const { attempts, transport } = recordingTransport();
     let lookups = 0;
