@@ -79,7 +79,12 @@ export function isBlockedAddress(address: string): boolean {
   if (address.includes('%') || BLOCKED.check(address, 'ipv6')) return true;
   // 6to4 (2002::/16, RFC 3056 §2) carries an IPv4 address in bits 16-47: on a host with a 6to4
   // tunnel, 2002:0a00:0005:: is sent over IPv4 to 10.0.0.5, so the embedded address is checked too.
-  const embedded = sixToFourAddress(address);
+  let embedded: string | undefined;
+  try {
+    embedded = sixToFourAddress(address);
+  } catch {
+    return true; // a form URL's parser does not take: refused rather than guessed at
+  }
   return embedded !== undefined && BLOCKED.check(embedded, 'ipv4');
 }
 
@@ -98,7 +103,6 @@ function ipv6Groups(address: string): number[] {
   const after = tail === undefined ? [] : parse(tail);
   return [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
 }
-
 
 /** True for a loopback address (`127.0.0.0/8`, `::1`). */
 export function isLoopbackAddress(address: string): boolean {
@@ -216,7 +220,7 @@ export const nodeTransport: SafeFetchTransport = (req) =>
  * `lookup(host)` within the request's time limit and the caller's signal: a resolver that hangs
  * (getaddrinfo retries for tens of seconds) must not outlive either. Its failures are typed.
  */
-async function resolve(lookup: HostLookup, host: string, signal: AbortSignal): Promise<readonly ResolvedAddress[]> {
+async function resolveHost(lookup: HostLookup, host: string, signal: AbortSignal): Promise<readonly ResolvedAddress[]> {
   let stop: () => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
     stop = () => reject(signal.reason);
@@ -263,7 +267,7 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
     for (let hop = 0; ; hop++) {
       assertFetchableUrl(url, options);
       const host = bareHostname(url);
-      const addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await resolve(lookup, host, signal);
+      const addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await resolveHost(lookup, host, signal);
       assertResolvedAddresses(url, addresses);
       let response: Response;
       try {
