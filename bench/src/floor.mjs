@@ -1,6 +1,6 @@
-// The crypto floor, measured in a process of its own on the servers' CPU before any server starts:
-// in the orchestrator, right after it has minted 70,000 tokens, its collector's threads share the
-// CPU and the figure moved from 61 to 105 µs between runs (bench/README.md, "Where the checks stand").
+// The crypto floor, measured in a process of its own on the servers' CPU before any server starts.
+// Measured in the orchestrator right after it had minted 70,000 tokens (a large heap, a collector
+// with work to do), it moved from 61 to 105 µs between runs (bench/README.md, "Where the checks stand").
 // Input: BENCH_FLOOR_INPUT, JSON { jwks, tokens: { ES256, RS256 } }. Sends { floor } over IPC.
 import { createPublicKey, verify } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
