@@ -10,7 +10,8 @@
  * The contract is one-sided: an accepted token is one `jose.jwtVerify` accepts with the same
  * payload. Whatever this path is not sure about — `crit`, an algorithm or key it does not handle,
  * a header or payload that is not plain JSON, any failed claim — it defers and the caller asks
- * `jose`, which then gives the exact error. The one rejection decided here is a
+ * `jose`, which then gives the exact error (for a failed claim under a signature verified here,
+ * `jose`'s claim checks alone: see `signed`). The one rejection decided here is a
  * signature that does not verify on a key and algorithm it fully handles. The differential test
  * (test/fast-jwt-verify.test.ts) compares it with `jose.jwtVerify` on random and mutated tokens.
  */
@@ -43,6 +44,11 @@ export interface FastVerified {
 export interface FastDeferred {
   readonly verified: false;
   readonly key: CryptoKey | undefined;
+  /**
+   * Set when the signature verified on `key` and only a claim check failed: jose's claim checks
+   * alone then give the error, without a second signature check.
+   */
+  readonly signed?: { readonly header: JWSHeaderParameters; readonly encodedPayload: string };
 }
 
 const DEFER: FastDeferred = Object.freeze({ verified: false, key: undefined });
@@ -127,8 +133,18 @@ export function fastJwtVerifier(
     return keyObject;
   };
 
-  /** Signature, then claims, on a key in hand: verified, `undefined` to defer, or a throw for a bad signature. */
-  const check = (token: string, parts: Segments, header: JWSHeaderParameters, scheme: Scheme, key: CryptoKey, keyObject: KeyObject): FastVerified | undefined => {
+  /**
+   * Signature, then claims, on a key in hand: verified; a deferral whose signature verified but a
+   * claim did not; `undefined` to defer outright; or a throw for a bad signature.
+   */
+  const check = (
+    token: string,
+    parts: Segments,
+    header: JWSHeaderParameters,
+    scheme: Scheme,
+    key: CryptoKey,
+    keyObject: KeyObject,
+  ): FastVerified | FastDeferred | undefined => {
     const signingInput = Buffer.from(token.slice(0, parts.second), 'latin1');
     const signature = Buffer.from(parts.encodedSignature, 'base64url');
     let valid: boolean;
@@ -139,7 +155,8 @@ export function fastJwtVerifier(
     }
     if (!valid) throw new InvalidTokenError('The access token signature is invalid');
     const payload = parseObject(parts.encodedPayload) as JWTPayload | undefined;
-    if (payload === undefined || !claimsPass(header, payload, rules)) return undefined;
+    if (payload === undefined) return undefined;
+    if (!claimsPass(header, payload, rules)) return { verified: false, key, signed: { header, encodedPayload: parts.encodedPayload } };
     return { verified: true, payload, header, key };
   };
 
@@ -163,6 +180,7 @@ export function fastJwtVerifier(
       if (keyObject === null) return { verified: false, key };
       const verified = check(token, parts, header, scheme, key, keyObject);
       if (verified === undefined) return { verified: false, key };
+      if (!verified.verified) return verified;
       // Remembered only once a token signed under this header has passed every check, so what fills
       // this map is what the issuer signed, not what a client made up.
       if (version !== undefined && knownHeaders.get(parts.encodedHeader)?.version !== version) {

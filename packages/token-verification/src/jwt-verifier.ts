@@ -1,7 +1,7 @@
 /**
  * JWT access-token verification (RFC 9068, RFC 7519, RFC 8725) on `jose`.
  */
-import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { createLocalJWKSet, errors, jwtVerify, UnsecuredJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
@@ -229,18 +229,19 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       : undefined;
 
   /**
-   * Signature and claims: the node:crypto fast path when it is sure, else jose. `resolved` is the key
-   * the fast path already found for this token's header when only jose's verdict is missing.
+   * Signature and claims: the node:crypto fast path when it is sure, else jose. `deferred` is the
+   * fast path's answer when it already checked this token synchronously and only jose's verdict is missing.
    */
-  const verifyToken = async (token: string, resolved?: CryptoKey): Promise<{ payload: JWTPayload; fingerprint: string | undefined }> => {
+  const verifyToken = async (token: string, deferred?: FastDeferred): Promise<{ payload: JWTPayload; fingerprint: string | undefined }> => {
     try {
       const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
       if (typeof key !== 'function') return { payload: (await jwtVerify(token, key, options)).payload, fingerprint: undefined };
-      const fastResult = resolved === undefined ? await fast!.verify(token) : undefined;
-      if (fastResult?.verified) {
+      const fastResult = deferred ?? (await fast!.verify(token));
+      if (fastResult.verified) {
         return { payload: fastResult.payload, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
       }
-      const headerKey = resolved ?? fastResult?.key;
+      if (fastResult.signed) assertClaims(fastResult.signed, options);
+      const headerKey = fastResult.key;
       if (headerKey !== undefined) {
         // The key the resolver gave for this very header: what jose would get from it again.
         const { payload, protectedHeader } = await jwtVerify(token, headerKey, options);
@@ -253,8 +254,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     }
   };
 
-  const verifyFresh = async (token: string, resolved?: CryptoKey): Promise<CachedVerification> => {
-    const { payload, fingerprint } = await verifyToken(token, resolved);
+  const verifyFresh = async (token: string, deferred?: FastDeferred): Promise<CachedVerification> => {
+    const { payload, fingerprint } = await verifyToken(token, deferred);
     return afterSignature(payload, fingerprint);
   };
 
@@ -297,7 +298,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     await checkPhase();
     const checked = verifyNow(token);
     if (checked !== undefined && 'info' in checked) return checked;
-    return verifyFresh(token, checked?.key);
+    return verifyFresh(token, checked);
   };
 
   // A result is filed when its token is verified the second time: a one-off token is never filed
@@ -468,6 +469,18 @@ function discoveredKeySet(
     has: (fingerprint) => created?.has(fingerprint) ?? false,
     version: () => created?.version(),
   };
+}
+
+/**
+ * The claim checks of `jose.jwtVerify` on a token whose signature the fast path verified, without
+ * checking it again: an expired or misdirected token, validly signed, would otherwise cost a second
+ * verification, through WebCrypto, about three times the first. `UnsecuredJWT.decode` runs jose's
+ * own `validateClaimsSet` (the header only lends `typ`), so the error is the one jwtVerify throws.
+ * Returns when jose finds nothing wrong: the caller then asks jwtVerify itself.
+ */
+function assertClaims(signed: NonNullable<FastDeferred['signed']>, options: JWTVerifyOptions): void {
+  const header = signed.header.typ === undefined ? { alg: 'none' } : { alg: 'none', typ: signed.header.typ };
+  UnsecuredJWT.decode(`${Buffer.from(JSON.stringify(header)).toString('base64url')}.${signed.encodedPayload}.`, options);
 }
 
 /** Maps what `jose` rejects with to our errors: upstream trouble stays 503, the rest is 401. */

@@ -300,6 +300,44 @@ describe('fastJwtVerifier against jose.jwtVerify (differential)', () => {
     expect(fast.verifyKnown(mint('b'))).toBeUndefined();
   });
 
+  it('refuses a validly signed token that fails a claim (expired, another audience) with jose\'s error, checking the signature once', async () => {
+    const key = signingKeys[0]!;
+    const mint = (claims: Record<string, unknown>) => {
+      const input = `${b64(JSON.stringify({ alg: 'ES256', kid: key.kid, typ: 'at+jwt' }))}.${b64(JSON.stringify({ iss: ISSUER, aud: RESOURCE, iat: NOW - 600, ...claims }))}`;
+      return `${input}.${signature('ES256', key.privateKey, input)}`;
+    };
+    const expired = mint({ exp: NOW - 60 });
+    const elsewhere = mint({ exp: NOW + 300, aud: OTHER });
+    // jose checks signatures through WebCrypto; the fast path through node:crypto. Counting
+    // WebCrypto verifications tells whether the signature was checked a second time.
+    const subtle = globalThis.crypto.subtle;
+    const original = subtle.verify;
+    let webCryptoChecks = 0;
+    subtle.verify = (...args: Parameters<typeof original>) => {
+      webCryptoChecks++;
+      return original.apply(subtle, args);
+    };
+    try {
+      // The counter sees jose's own verification of the same token.
+      const joseVerdict = await jwtVerify(expired, resolver, { issuer: ISSUER, audience: RESOURCE, currentDate: currentDate() }).catch((error: unknown) => error);
+      expect(joseVerdict).toBeInstanceOf(errors.JWTExpired);
+      expect(webCryptoChecks).toBe(1);
+      webCryptoChecks = 0;
+
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, currentDate, jwks, cache: false });
+      const refused = await verify(expired).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(InvalidTokenError);
+      expect((refused as Error).message).toBe('The access token has expired');
+      expect((refused as Error).cause).toBeInstanceOf(errors.JWTExpired);
+      const misdirected = await verify(elsewhere).catch((error: unknown) => error);
+      expect(misdirected).toBeInstanceOf(InvalidTokenError);
+      expect(((misdirected as Error).cause as errors.JWTClaimValidationFailed).claim).toBe('aud');
+      expect(webCryptoChecks).toBe(0);
+    } finally {
+      subtle.verify = original;
+    }
+  });
+
   it('the whole verifier accepts exactly what jose accepts, with the same claims', async () => {
     const verifiers = {
       loose: createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks, algorithms: ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA', 'Ed25519'], currentDate, cache: false }),
@@ -309,6 +347,7 @@ describe('fastJwtVerifier against jose.jwtVerify (differential)', () => {
       fc.asyncProperty(caseArb, async (c) => {
         const token = tokenFor(c);
         const reference = await outcome(() => jwtVerify(token, resolver, optionsFor(c.strict)));
+        const referenceMessage = await jwtVerify(token, resolver, optionsFor(c.strict)).then(() => undefined, (e: Error) => e.message);
         // Our one check beyond jose: `iat` must not be in the future.
         const expected =
           reference.ok && typeof (reference.payload as { iat?: unknown }).iat === 'number' && (reference.payload as { iat: number }).iat > NOW + 5
@@ -321,6 +360,13 @@ describe('fastJwtVerifier against jose.jwtVerify (differential)', () => {
         } catch (error) {
           // jose answers a too-small RSA key with a TypeError, which the verifier passes on unchanged (a 500: a JWKS problem, not a token problem).
           expect(error).toBeInstanceOf(reference.ok === false && reference.error === 'TypeError' ? TypeError : InvalidTokenError);
+          // Where jose's verdict was asked for (it is the cause), it is the one jwtVerify gives,
+          // also when only jose's claim checks ran on a signature the fast path had verified.
+          const cause = (error as Error).cause;
+          if (reference.ok === false && cause instanceof errors.JOSEError) {
+            expect(cause.constructor.name).toBe(reference.error);
+            expect(cause.message).toBe(referenceMessage);
+          }
           actual = { ok: false };
         }
         expect(actual.ok).toBe(expected.ok);
