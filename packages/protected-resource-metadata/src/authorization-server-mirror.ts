@@ -19,6 +19,8 @@ export interface AuthorizationServerMetadataMirrorOptions {
 }
 
 const MIRROR_PATH = '/.well-known/oauth-authorization-server';
+/** After a failed fetch the issuer is left alone this long: the 503's `Retry-After`. */
+const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Mirrors the authorization server's RFC 8414 metadata at this origin's
@@ -26,9 +28,11 @@ const MIRROR_PATH = '/.well-known/oauth-authorization-server';
  * there (L-01, L-03). Off unless mounted: it serves another party's issuer from our origin.
  *
  * The document is fetched from the issuer (RFC 8414 §3.1 URL, then OpenID Connect Discovery),
- * accepted only if its `issuer` equals the configured one (RFC 8414 §3.3), cached for `maxAge`
- * seconds and refetched after; while the issuer is down a stale copy is served, and with no copy
- * at all the answer is 503 with `Retry-After`.
+ * accepted only if its `issuer` equals the configured one (RFC 8414 §3.3) and cached for `maxAge`
+ * seconds. A copy older than that is still answered at once while a fresh one is fetched behind
+ * it, so a slow or down issuer delays no client once a copy exists. With no copy, a request waits
+ * for the issuer; after a failed fetch it is not asked again for 5 s, and with no copy the answer
+ * is 503 with `Retry-After: 5`.
  */
 export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {
   const issuerUrl = parseConfiguredUrl(options?.issuer, 'issuer', { noQuery: true });
@@ -49,6 +53,8 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
 
   let cached: { body: string; fetchedAt: number } | undefined;
   let inflight: Promise<void> | undefined;
+  /** When the issuer may be asked again after a failed fetch (ms, `now()`'s clock). */
+  let retryAt = -Infinity;
 
   async function fetchOnce(): Promise<void> {
     const failures: string[] = [];
@@ -84,9 +90,14 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
   }
 
   function refresh(): Promise<void> {
-    inflight ??= fetchOnce().finally(() => {
-      inflight = undefined;
-    });
+    inflight ??= fetchOnce()
+      .catch((error: unknown) => {
+        retryAt = now() + RETRY_AFTER_SECONDS * 1000;
+        throw error;
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
     return inflight;
   }
 
@@ -100,19 +111,31 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
       res.writeHead(405, { allow: ALLOW, 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method_not_allowed' }));
       return;
     }
-    const fresh = cached !== undefined && now() - cached.fetchedAt < maxAge * 1000;
-    (fresh ? Promise.resolve() : refresh()).then(
+    if (cached !== undefined && now() - cached.fetchedAt < maxAge * 1000) return send(req, res);
+    const due = now() >= retryAt;
+    if (cached !== undefined) {
+      // Stale: a copy that may be a little old beats a client waiting on the issuer. The failure of
+      // the refresh behind it is already noted (retryAt); the stale copy stands meanwhile.
+      if (due) refresh().catch(() => {});
+      return send(req, res);
+    }
+    if (!due) return unavailable(req, res);
+    refresh().then(
       () => send(req, res),
-      () => {
-        if (cached) send(req, res); // a stale copy beats none while the issuer is down
-        else {
-          res
-            .writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '5', 'access-control-allow-origin': '*' })
-            .end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The authorization server metadata is unavailable' }));
-        }
-      },
+      () => unavailable(req, res),
     );
   };
+
+  function unavailable(req: IncomingMessage, res: ServerResponse): void {
+    res
+      .writeHead(503, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'retry-after': String(RETRY_AFTER_SECONDS),
+        'access-control-allow-origin': '*',
+      })
+      .end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The authorization server metadata is unavailable' }));
+  }
 
   function send(req: IncomingMessage, res: ServerResponse): void {
     const body = cached!.body;

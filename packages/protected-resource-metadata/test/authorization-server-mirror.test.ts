@@ -50,7 +50,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
 
     clock += 2_000;
     expect((await request(app).get('/.well-known/oauth-authorization-server')).body.issuer).toBe(as.issuer);
-    expect(fetches()).toBeGreaterThan(afterFirst); // refreshed
+    await until(() => fetches() > afterFirst); // refreshed, behind the (stale) answer
     // the metadata document itself is still served alongside
     expect((await request(app).get('/.well-known/oauth-protected-resource/mcp')).body.authorization_servers).toEqual([as.issuer]);
   });
@@ -94,22 +94,80 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
       const stale = await request(app).get('/.well-known/oauth-authorization-server');
       expect(stale.status).toBe(200);
       expect(stale.body.issuer).toBe(stand.issuer);
+      await until(() => stand.paths.length === 3); // the refresh behind it tried both URLs and failed
       stand.down = false;
-      const before = stand.paths.length;
+      clock = 16_000; // past the 5 s the issuer is left alone after a failure
       expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
-      expect(stand.paths.length).toBe(before + 1);
+      await until(() => stand.paths.length === 4); // refreshed behind the answer
+      clock = 25_000; // within maxAge of that refresh: no fetch
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
+      expect(stand.paths.length).toBe(4);
+    } finally {
+      await stand.close();
+    }
+  });
+
+  it('answers a stale copy at once, without waiting for an issuer that does not answer', async () => {
+    let clock = 0;
+    const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
+    try {
+      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
+      const app = express();
+      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 10, timeout: 60_000, now: () => clock } }));
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
+      stand.hang = true;
+      clock = 11_000;
+      // Waiting on the issuer here would outlast the test's own time limit (timeout: 60 s).
+      const stale = await request(app).get('/.well-known/oauth-authorization-server');
+      expect(stale.status).toBe(200);
+      expect(stale.body.issuer).toBe(stand.issuer);
+      await until(() => stand.paths.length === 2); // the refresh is under way behind the answer
+    } finally {
+      await stand.close();
+    }
+  });
+
+  it('leaves a failing issuer alone for Retry-After seconds: 503 at once meanwhile, then asks again', async () => {
+    let clock = 0;
+    const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
+    try {
+      stand.down = true;
+      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
+      const app = express();
+      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { now: () => clock } }));
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(503);
+      expect(stand.paths).toHaveLength(2);
+      clock = 4_999;
+      const meanwhile = await request(app).get('/.well-known/oauth-authorization-server');
+      expect(meanwhile.status).toBe(503);
+      expect(meanwhile.headers['retry-after']).toBe('5');
+      expect(stand.paths).toHaveLength(2);
+      stand.down = false;
+      clock = 5_000;
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).body.issuer).toBe(stand.issuer);
+      expect(stand.paths).toHaveLength(3);
     } finally {
       await stand.close();
     }
   });
 });
 
+/** Waits, a turn of the event loop at a time, until `done()` holds; fails after 2 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A tiny local issuer for what a real AS will not do on demand: lie about its issuer, or go down. */
 async function startMetadataStandIn(document: (issuer: string) => Record<string, unknown>) {
   const paths: string[] = [];
-  const state = { down: false };
+  const state = { down: false, hang: false };
   const server = createServer((req, res) => {
     paths.push(req.url ?? '');
+    if (state.hang) return; // never answers
     if (state.down) return void res.writeHead(500).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document(issuer)));
   });
@@ -121,6 +179,13 @@ async function startMetadataStandIn(document: (issuer: string) => Record<string,
     set down(value: boolean) {
       state.down = value;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    set hang(value: boolean) {
+      state.hang = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
