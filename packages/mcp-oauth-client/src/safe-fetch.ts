@@ -60,9 +60,11 @@ for (const [net, prefix] of [
 ] as const) BLOCKED.addSubnet(net, prefix, 'ipv4');
 // ::/96 holds the unspecified and loopback addresses and the deprecated IPv4-compatible ones
 // (RFC 4291 §2.5.5.1); ::ffff:0:0:0/96 the IPv4-translated ones (RFC 2765 §2.1). IPv4-mapped
-// addresses (::ffff:0:0/96) need no entry: BlockList checks them against the IPv4 ranges.
+// addresses (::ffff:0:0/96) need no entry: BlockList checks them against the IPv4 ranges. NAT64's
+// well-known prefix (64:ff9b::/96) is judged by the IPv4 address it carries (see embeddedIPv4):
+// on an IPv6-only network it is how every IPv4-only host is reached.
 for (const [net, prefix] of [
-  ['::', 96], ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  ['::', 96], ['::ffff:0:0:0', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
   ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) BLOCKED.addSubnet(net, prefix, 'ipv6');
 
@@ -77,21 +79,27 @@ export function isBlockedAddress(address: string): boolean {
   if (family === 4) return BLOCKED.check(address, 'ipv4');
   // A zone index (fe80::1%eth0) scopes the address to one link: never a public destination.
   if (address.includes('%') || BLOCKED.check(address, 'ipv6')) return true;
-  // 6to4 (2002::/16, RFC 3056 §2) carries an IPv4 address in bits 16-47: on a host with a 6to4
-  // tunnel, 2002:0a00:0005:: is sent over IPv4 to 10.0.0.5, so the embedded address is checked too.
   let embedded: string | undefined;
   try {
-    embedded = sixToFourAddress(address);
+    embedded = embeddedIPv4(address);
   } catch {
     return true; // a form URL's parser does not take: refused rather than guessed at
   }
   return embedded !== undefined && BLOCKED.check(embedded, 'ipv4');
 }
 
-/** The IPv4 address inside a 6to4 address, else `undefined`. */
-function sixToFourAddress(address: string): string | undefined {
-  const [first, h, l] = ipv6Groups(address);
-  return first === 0x2002 ? `${h! >> 8}.${h! & 255}.${l! >> 8}.${l! & 255}` : undefined;
+/**
+ * The IPv4 address an IPv6 address leads to, where it carries one that a host may reach through
+ * it: 6to4 (2002::/16, RFC 3056 §2: bits 16-47; on a host with a 6to4 tunnel, 2002:a00:5:: goes
+ * over IPv4 to 10.0.0.5) and NAT64's well-known prefix (64:ff9b::/96, RFC 6052 §2.1: the last 32
+ * bits). Else `undefined`.
+ */
+function embeddedIPv4(address: string): string | undefined {
+  const groups = ipv6Groups(address);
+  const quad = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  if (groups[0] === 0x2002) return quad(groups[1]!, groups[2]!);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return quad(groups[6]!, groups[7]!);
+  return undefined;
 }
 
 /** The eight 16-bit groups of a valid IPv6 literal. */
@@ -222,13 +230,14 @@ export const nodeTransport: SafeFetchTransport = (req) =>
  */
 async function resolveHost(lookup: HostLookup, host: string, signal: AbortSignal): Promise<readonly ResolvedAddress[]> {
   let stop: () => void = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    stop = () => reject(signal.reason);
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-  });
   try {
-    return await Promise.race([lookup(host), aborted]);
+    signal.throwIfAborted();
+    const aborted = new Promise<never>((_, reject) => {
+      stop = () => reject(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+    // Called inside a promise: a lookup that throws instead of rejecting is typed like the others.
+    return await Promise.race([Promise.resolve(host).then(lookup), aborted]);
   } catch (cause) {
     if (cause instanceof McpOAuthError) throw cause;
     const why = signal.aborted ? 'timed out or was aborted' : 'failed';

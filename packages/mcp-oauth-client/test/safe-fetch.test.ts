@@ -32,6 +32,7 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
     ['::ffff:0:a9fe:a9fe (IPv4-translated metadata address)', '::ffff:0:a9fe:a9fe'],
     ['2002:a9fe:a9fe::1 (6to4 around the metadata address)', '2002:a9fe:a9fe::1'],
     ['2002:c0a8:101:: (6to4 around 192.168.1.1)', '2002:c0a8:101::'],
+    ['64:ff9b::a9fe:a9fe (NAT64 around the metadata address)', '64:ff9b::a9fe:a9fe'],
     ['2606:4700::1%eth0 (zone index)', '2606:4700::1%eth0'],
   ])('C-45 refuses a public host name resolving to %s', async (_title, address) => {
     const { attempts, transport } = recordingTransport();
@@ -137,6 +138,24 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
     expect((await pending).code).toBe('fetch_failed');
   });
 
+  it('types a lookup that throws instead of rejecting, also under a signal already aborted, leaving nothing unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const broken = () => {
+        throw new Error('resolver broke');
+      };
+      const fetch = createSafeFetch({ lookup: broken, transport: recordingTransport().transport });
+      expect((await refusal(fetch('https://as.example.com/'))).code).toBe('fetch_failed');
+      expect((await refusal(fetch('https://as.example.com/', { signal: AbortSignal.abort(new Error('gone')) }))).code).toBe('fetch_failed');
+      await new Promise((resolve) => setTimeout(resolve, 10)); // unhandled rejections are reported after a turn
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('types a failed DNS lookup as fetch_failed, keeping the cause', async () => {
     const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND as.example.com'), { code: 'ENOTFOUND' });
     const fetch = createSafeFetch({ lookup: async () => Promise.reject(notFound), transport: recordingTransport().transport });
@@ -155,8 +174,11 @@ describe('createSafeFetch refusals (C-43…C-46), without connecting', () => {
     for (const a of ['10.1.2.3', '172.31.0.1', '192.168.0.1', '127.0.0.1', '169.254.169.254', '::1', 'fc00::1', 'fe80::1', '0.0.0.0']) expect(isBlockedAddress(a)).toBe(true);
     for (const a of ['93.184.215.14', '2606:2800:220:1::1', '8.8.8.8']) expect(isBlockedAddress(a)).toBe(false);
     // IPv6 forms that embed an IPv4 address are judged by it where it can be reached through them.
-    for (const a of ['::ffff:8.8.8.8', '2002:808:808::1', '2002:0808:0808:0:0:0:0:1']) expect(isBlockedAddress(a)).toBe(false);
-    for (const a of ['::ffff:10.1.2.3', '2002:a01:203::', '2002::', '2002:a00::', '::2', '::ffff:0:8.8.8.8']) expect(isBlockedAddress(a)).toBe(true);
+    // NAT64 (64:ff9b::/96) is how an IPv6-only network reaches IPv4-only hosts: judged by the IPv4 address too.
+    for (const a of ['::ffff:8.8.8.8', '2002:808:808::1', '2002:0808:0808:0:0:0:0:1', '64:ff9b::808:808', '64:ff9b::8.8.8.8']) expect(isBlockedAddress(a)).toBe(false);
+    for (const a of ['::ffff:10.1.2.3', '2002:a01:203::', '2002::', '2002:a00::', '::2', '::ffff:0:8.8.8.8', '64:ff9b::a9fe:a9fe', '64:ff9b::10.0.0.5', '64:ff9b::']) {
+      expect(isBlockedAddress(a)).toBe(true);
+    }
     expect(isBlockedAddress('not-an-ip')).toBe(true);
   });
 });
