@@ -29,10 +29,11 @@ const RETRY_AFTER_SECONDS = 5;
  *
  * The document is fetched from the issuer (RFC 8414 §3.1 URL, then OpenID Connect Discovery),
  * accepted only if its `issuer` equals the configured one (RFC 8414 §3.3) and cached for `maxAge`
- * seconds. A copy older than that is still answered at once while a fresh one is fetched behind
- * it, so a slow or down issuer delays no client once a copy exists. With no copy, a request waits
- * for the issuer; after a failed fetch it is not asked again for 5 s, and with no copy the answer
- * is 503 with `Retry-After: 5`.
+ * seconds. For `maxAge` seconds more it is still answered at once while a fresh one is fetched
+ * behind it, so a slow issuer delays no client; an older copy, or none, waits for the issuer, and
+ * is answered if the issuer fails. After a failed fetch the issuer is left alone for 5 s; with no
+ * copy the answer is then 503 with `Retry-After: 5`. `Cache-Control` gives what is left of the
+ * copy's `maxAge`.
  */
 export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {
   const issuerUrl = parseConfiguredUrl(options?.issuer, 'issuer', { noQuery: true });
@@ -111,18 +112,19 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
       res.writeHead(405, { allow: ALLOW, 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method_not_allowed' }));
       return;
     }
-    if (cached !== undefined && now() - cached.fetchedAt < maxAge * 1000) return send(req, res);
+    const age = cached === undefined ? Infinity : now() - cached.fetchedAt;
+    if (age < maxAge * 1000) return send(req, res);
     const due = now() >= retryAt;
-    if (cached !== undefined) {
-      // Stale: a copy that may be a little old beats a client waiting on the issuer. The failure of
-      // the refresh behind it is already noted (retryAt); the stale copy stands meanwhile.
-      if (due) refresh().catch(() => {});
+    // Up to maxAge past its age (RFC 5861's stale-while-revalidate), or while a failing issuer is
+    // left alone, the copy is answered at once and, when due, refreshed behind the answer.
+    if (cached !== undefined && (age < 2 * maxAge * 1000 || !due)) {
+      if (due) refresh().catch(() => {}); // a failure is noted in retryAt; the copy stands meanwhile
       return send(req, res);
     }
     if (!due) return unavailable(req, res);
     refresh().then(
       () => send(req, res),
-      () => unavailable(req, res),
+      () => (cached !== undefined ? send(req, res) : unavailable(req, res)), // an old copy beats none
     );
   };
 
@@ -138,11 +140,13 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
   }
 
   function send(req: IncomingMessage, res: ServerResponse): void {
-    const body = cached!.body;
+    const { body, fetchedAt } = cached!;
+    // What is left of the copy's own lifetime: a stale copy must not be kept longer downstream.
+    const left = Math.max(0, Math.floor(maxAge - (now() - fetchedAt) / 1000));
     res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'cache-control': `public, max-age=${maxAge}`,
+      'cache-control': `public, max-age=${left}`,
       'access-control-allow-origin': '*',
     });
     res.end(req.method === 'HEAD' ? undefined : body);

@@ -94,6 +94,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
       const stale = await request(app).get('/.well-known/oauth-authorization-server');
       expect(stale.status).toBe(200);
       expect(stale.body.issuer).toBe(stand.issuer);
+      expect(stale.headers['cache-control']).toBe('public, max-age=0'); // not kept downstream past its maxAge
       await until(() => stand.paths.length === 3); // the refresh behind it tried both URLs and failed
       stand.down = false;
       clock = 16_000; // past the 5 s the issuer is left alone after a failure
@@ -122,6 +123,39 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
       expect(stale.status).toBe(200);
       expect(stale.body.issuer).toBe(stand.issuer);
       await until(() => stand.paths.length === 2); // the refresh is under way behind the answer
+    } finally {
+      await stand.close();
+    }
+  });
+
+  it('makes a copy older than twice maxAge wait for the issuer (maxAge 0: every answer fetched), and answers it if the issuer fails', async () => {
+    let clock = 0;
+    let version = 1;
+    const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token`, version }));
+    try {
+      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
+      const always = express();
+      always.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 0, now: () => clock } }));
+      expect((await request(always).get('/.well-known/oauth-authorization-server')).body.version).toBe(1);
+      version = 2;
+      expect((await request(always).get('/.well-known/oauth-authorization-server')).body.version).toBe(2);
+
+      const app = express();
+      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 10, now: () => clock } }));
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).body.version).toBe(2);
+      version = 3;
+      clock = 20_000; // twice maxAge: too old to answer without asking
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).body.version).toBe(3);
+      stand.down = true;
+      clock = 40_000;
+      const before = stand.paths.length;
+      const old = await request(app).get('/.well-known/oauth-authorization-server');
+      expect(old.status).toBe(200); // the issuer failed: the old copy beats none
+      expect(old.body.version).toBe(3);
+      expect(stand.paths.length).toBe(before + 2);
+      clock = 44_000; // within the 5 s the failing issuer is left alone: answered without asking
+      expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
+      expect(stand.paths.length).toBe(before + 2);
     } finally {
       await stand.close();
     }
