@@ -30,9 +30,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
 
   it('mirrors the real issuer metadata, caches it, and refreshes it after maxAge', async () => {
     let clock = 1_000_000;
-    const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [as.issuer] });
-    const app = express();
-    app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 60, now: () => clock } }));
+    const app = mirrorApp(as.issuer, { maxAge: 60, now: () => clock });
     const before = fetches();
 
     const first = await request(app).get('/.well-known/oauth-authorization-server');
@@ -56,9 +54,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
   });
 
   it('rejects other methods with 405 and answers 503 with Retry-After when the issuer cannot be reached', async () => {
-    const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: ['http://127.0.0.1:1'] });
-    const app = express();
-    app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: true }));
+    const app = mirrorApp('http://127.0.0.1:1', true);
     const down = await request(app).get('/.well-known/oauth-authorization-server');
     expect(down.status).toBe(503);
     expect(down.headers['retry-after']).toBe('5');
@@ -69,9 +65,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
   it('refuses metadata whose issuer differs from the configured one (RFC 8414 §3.3)', async () => {
     const stand = await startMetadataStandIn((issuer) => ({ issuer: 'https://evil.example', token_endpoint: `${issuer}/token` }));
     try {
-      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
-      const app = express();
-      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: true }));
+      const app = mirrorApp(stand.issuer, true);
       const res = await request(app).get('/.well-known/oauth-authorization-server');
       expect(res.status).toBe(503);
       expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
@@ -84,9 +78,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     let clock = 0;
     const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
     try {
-      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
-      const app = express();
-      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 10, now: () => clock } }));
+      const app = mirrorApp(stand.issuer, { maxAge: 10, now: () => clock });
       expect((await request(app).get('/.well-known/oauth-authorization-server')).body.issuer).toBe(stand.issuer);
       expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server']); // RFC 8414 URL first
       stand.down = true;
@@ -112,9 +104,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     let clock = 0;
     const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
     try {
-      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
-      const app = express();
-      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 10, timeout: 60_000, now: () => clock } }));
+      const app = mirrorApp(stand.issuer, { maxAge: 10, timeout: 60_000, now: () => clock });
       expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
       stand.hang = true;
       clock = 11_000;
@@ -133,15 +123,12 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     let version = 1;
     const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token`, version }));
     try {
-      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
-      const always = express();
-      always.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 0, now: () => clock } }));
+      const always = mirrorApp(stand.issuer, { maxAge: 0, now: () => clock });
       expect((await request(always).get('/.well-known/oauth-authorization-server')).body.version).toBe(1);
       version = 2;
       expect((await request(always).get('/.well-known/oauth-authorization-server')).body.version).toBe(2);
 
-      const app = express();
-      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { maxAge: 10, now: () => clock } }));
+      const app = mirrorApp(stand.issuer, { maxAge: 10, now: () => clock });
       expect((await request(app).get('/.well-known/oauth-authorization-server')).body.version).toBe(2);
       version = 3;
       clock = 20_000; // twice maxAge: too old to answer without asking
@@ -166,9 +153,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
     try {
       stand.down = true;
-      const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [stand.issuer] });
-      const app = express();
-      app.use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: { now: () => clock } }));
+      const app = mirrorApp(stand.issuer, { now: () => clock });
       expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(503);
       expect(stand.paths).toHaveLength(2);
       clock = 4_999;
@@ -185,6 +170,12 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     }
   });
 });
+
+/** An app serving a protected resource of `issuer` with the mirror configured by `mirror`. */
+function mirrorApp(issuer: string, mirror: NonNullable<NonNullable<Parameters<typeof protectedResourceMetadata>[1]>['mirrorAuthorizationServerMetadata']>) {
+  const mcp = defineProtectedResource({ resource: 'http://127.0.0.1:1/mcp', authorizationServers: [issuer] });
+  return express().use(protectedResourceMetadata(mcp, { mirrorAuthorizationServerMetadata: mirror }));
+}
 
 /** Waits, a turn of the event loop at a time, until `done()` holds; fails after 2 s. */
 async function until(done: () => boolean): Promise<void> {
