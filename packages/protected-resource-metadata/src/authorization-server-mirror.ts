@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError } from '@portcullis/token-verification';
+import { ConfigurationError, fetchAuthorizationServerMetadata } from '@portcullis/token-verification';
 import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
 import { exactIssuer } from './protected-resource.js';
 import { parseConfiguredUrl } from './urls.js';
@@ -12,6 +12,8 @@ export interface AuthorizationServerMetadataMirrorOptions {
   readonly maxAge?: number;
   /** Milliseconds to wait for the issuer. Default 5000. */
   readonly timeout?: number;
+  /** Largest document accepted from the issuer, in bytes. Default 64 KiB. */
+  readonly maxResponseBytes?: number;
   /** The `fetch` to use. Default `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
@@ -27,9 +29,9 @@ const RETRY_AFTER_SECONDS = 5;
  * `/.well-known/oauth-authorization-server`, for MCP clients of spec 2025-03-26 that look for it
  * there (L-01, L-03). Off unless mounted: it serves another party's issuer from our origin.
  *
- * The document is fetched from the issuer (RFC 8414 §3.1 URL, then OpenID Connect Discovery),
- * accepted only if its `issuer` equals the configured one (RFC 8414 §3.3) and cached for `maxAge`
- * seconds. For `maxAge` seconds more it is still answered at once while a fresh one is fetched
+ * The document is fetched from the issuer (RFC 8414 §3.1 URL, then OpenID Connect Discovery; no
+ * redirects followed, at most `maxResponseBytes`), used only if its `issuer` equals the configured
+ * one (RFC 8414 §3.3: a mismatch ends the search) and cached for `maxAge` seconds. For `maxAge` seconds more it is still answered at once while a fresh one is fetched
  * behind it, so a slow issuer delays no client; an older copy, or none, waits for the issuer, and
  * is answered if the issuer fails. After a failed fetch the issuer is left alone for 5 s; with no
  * copy the answer is then 503 with `Retry-After: 5`. `Cache-Control` gives what is left of the
@@ -42,15 +44,10 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
   const timeout = options.timeout ?? 5000;
   if (!Number.isFinite(maxAge) || maxAge < 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'maxAge must be a number of seconds ≥ 0');
   if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'timeout must be a number of milliseconds > 0');
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
+  if (!Number.isInteger(maxResponseBytes) || maxResponseBytes <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'maxResponseBytes must be a whole number of bytes > 0');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'fetch must be a fetch-compatible function');
   const now = options.now ?? Date.now;
-
-  const path = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname.replace(/\/$/, '');
-  const candidates = [
-    `${issuerUrl.origin}/.well-known/oauth-authorization-server${path}`,
-    `${issuerUrl.origin}/.well-known/openid-configuration${path}`,
-    ...(path ? [`${issuerUrl.origin}${path}/.well-known/openid-configuration`] : []),
-  ];
 
   let cached: { body: string; fetchedAt: number } | undefined;
   let inflight: Promise<void> | undefined;
@@ -58,36 +55,10 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
   let retryAt = -Infinity;
 
   async function fetchOnce(): Promise<void> {
-    const failures: string[] = [];
-    for (const url of candidates) {
-      let response: Response;
-      try {
-        response = await doFetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(timeout) });
-      } catch (error) {
-        failures.push(`${url}: ${(error as Error).message}`);
-        continue;
-      }
-      if (!response.ok) {
-        failures.push(`${url}: HTTP ${response.status}`);
-        await response.body?.cancel();
-        continue;
-      }
-      let json: unknown;
-      try {
-        json = await response.json();
-      } catch (error) {
-        failures.push(`${url}: ${(error as Error).message}`);
-        continue;
-      }
-      if (json === null || typeof json !== 'object' || (json as { issuer?: unknown }).issuer !== issuer) {
-        // RFC 8414 §3.3: a document for another issuer must not be used.
-        failures.push(`${url}: issuer does not match ${issuer}`);
-        continue;
-      }
-      cached = { body: JSON.stringify(json), fetchedAt: now() };
-      return;
-    }
-    throw new Error(`Could not fetch authorization server metadata for ${issuer}: ${failures.join('; ')}`);
+    // The verifiers' own discovery: the same URLs, checks and limits, so the mirror serves exactly
+    // what they would use.
+    const metadata = await fetchAuthorizationServerMetadata(issuer, { ...(options.fetch && { fetch: options.fetch }), timeout, maxResponseBytes });
+    cached = { body: JSON.stringify(metadata), fetchedAt: now() };
   }
 
   function refresh(): Promise<void> {

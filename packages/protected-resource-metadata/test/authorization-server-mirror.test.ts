@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
+import { ConfigurationError } from '@portcullis/token-verification';
 import { defineProtectedResource, protectedResourceMetadata } from '../src/index.js';
 
 let as: DevAuthorizationServer;
@@ -53,6 +54,12 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     expect((await request(app).get('/.well-known/oauth-protected-resource/mcp')).body.authorization_servers).toEqual([as.issuer]);
   });
 
+  it('refuses unusable options when the app is built, not on the first request', () => {
+    for (const bad of [{ maxAge: -1 }, { timeout: 0 }, { maxResponseBytes: 1.5 }, { fetch: 'fetch' as unknown as typeof fetch }]) {
+      expect(() => mirrorApp(as.issuer, bad)).toThrow(ConfigurationError);
+    }
+  });
+
   it('rejects other methods with 405 and answers 503 with Retry-After when the issuer cannot be reached', async () => {
     const app = mirrorApp('http://127.0.0.1:1', true);
     const down = await request(app).get('/.well-known/oauth-authorization-server');
@@ -62,13 +69,26 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     expect((await request(app).post('/.well-known/oauth-authorization-server')).status).toBe(405);
   });
 
-  it('refuses metadata whose issuer differs from the configured one (RFC 8414 §3.3)', async () => {
+  it('C-08: refuses metadata whose issuer differs from the configured one (RFC 8414 §3.3), as the verifiers do: the search ends there', async () => {
     const stand = await startMetadataStandIn((issuer) => ({ issuer: 'https://evil.example', token_endpoint: `${issuer}/token` }));
     try {
       const app = mirrorApp(stand.issuer, true);
       const res = await request(app).get('/.well-known/oauth-authorization-server');
       expect(res.status).toBe(503);
-      expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
+      expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server']);
+    } finally {
+      await stand.close();
+    }
+  });
+
+  it('refuses a document over maxResponseBytes (default 64 KiB) rather than read it whole, and serves it under a higher limit', async () => {
+    const padding = 'x'.repeat(70 * 1024);
+    const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token`, padding }));
+    try {
+      expect((await request(mirrorApp(stand.issuer, true)).get('/.well-known/oauth-authorization-server')).status).toBe(503);
+      const roomy = await request(mirrorApp(stand.issuer, { maxResponseBytes: 128 * 1024 })).get('/.well-known/oauth-authorization-server');
+      expect(roomy.status).toBe(200);
+      expect(roomy.body.padding).toBe(padding);
     } finally {
       await stand.close();
     }

@@ -1,11 +1,48 @@
 /**
- * Internal: finds the authorization server's metadata (RFC 8414 §3, OIDC Discovery §4) for an
- * issuer. oauth4webapi builds and checks one well-known URL at a time; the MCP order of several
- * candidates (C-07) is written here by hand.
+ * Finds the authorization server's metadata (RFC 8414 §3, OIDC Discovery §4) for an issuer.
+ * oauth4webapi builds and checks one well-known URL at a time; the MCP order of several candidates
+ * (C-07) is written here by hand.
  */
 import { processDiscoveryResponse } from 'oauth4webapi';
-import { unavailableStatus } from './bounded-fetch.js';
+import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
+import { endpointUrl, fetchOption, identifier, positiveNumber } from './configuration.js';
 import { VerifierUnavailableError } from './errors.js';
+
+/** Options of {@link fetchAuthorizationServerMetadata}. */
+export interface AuthorizationServerMetadataOptions {
+  /** The `fetch` to use. Default: the global `fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Milliseconds to wait for each well-known URL. Default 5000. */
+  readonly timeout?: number;
+  /** Largest document accepted, in bytes. Default 64 KiB (real ones are a few KiB). */
+  readonly maxResponseBytes?: number;
+  /** Allows a plain-http issuer beyond loopback (development only). Default false. */
+  readonly allowInsecureHttp?: boolean;
+}
+
+/**
+ * The RFC 8414 metadata of `issuer`, as the verifiers of this package find it: the well-known URLs
+ * in the MCP order (C-07), no redirects followed, each request bounded in time and size, and the
+ * document used only if its `issuer` is identical to the one given (RFC 8414 §3.3, C-08).
+ *
+ * @example const metadata = await fetchAuthorizationServerMetadata('https://auth.example.com');
+ * @throws VerifierUnavailableError (rejects) when no usable document is found, the reason in its
+ *   message; ConfigurationError (rejects) for an option or issuer URL that cannot be used.
+ */
+export async function fetchAuthorizationServerMetadata(
+  issuer: string | URL,
+  options: AuthorizationServerMetadataOptions = {},
+): Promise<Record<string, unknown>> {
+  const expected = identifier(issuer, 'issuer');
+  endpointUrl(expected, 'issuer', options.allowInsecureHttp === true); // https, or http on loopback
+  const fetcher = boundedFetch({
+    fetch: fetchOption(options.fetch),
+    timeout: positiveNumber(options.timeout, 'timeout', 5000),
+    maxResponseBytes: positiveNumber(options.maxResponseBytes, 'maxResponseBytes', 64 * 1024, { integer: true }),
+    label: 'authorization server metadata',
+  });
+  return discoverMetadata(expected, fetcher);
+}
 
 /** The well-known URLs to try for an issuer, in the MCP order (RFC 8414 §3.1, §5; C-07). */
 export function metadataUrls(issuer: string): URL[] {
@@ -42,7 +79,7 @@ export async function discoverMetadata(
     try {
       metadata = (await processDiscoveryResponse(new URL(issuer), response)) as Record<string, unknown>;
     } catch (cause) {
-      throw new VerifierUnavailableError(`The authorization server metadata at ${url.href} is unusable`, { cause });
+      throw new VerifierUnavailableError(`The authorization server metadata at ${url.href} is unusable: ${(cause as Error).message}`, { cause });
     }
     // oauth4webapi compares normalised URLs; the issuer must be identical to the configured string.
     if (metadata['issuer'] !== issuer) {

@@ -23,5 +23,7 @@ export type {
 } from './introspection-verifier.js';
 export { isJwt, selectVerifierByIssuer, selectVerifierByTokenShape } from './select-verifier.js';
 export type { SelectByIssuerOptions, SelectByShapeOptions } from './select-verifier.js';
+export { fetchAuthorizationServerMetadata } from './authorization-server-metadata.js';
+export type { AuthorizationServerMetadataOptions } from './authorization-server-metadata.js';
 export { cacheVerifiedTokens } from './cache-verified-tokens.js';
 export type { VerifiedTokenCacheOptions } from './cache-verified-tokens.js';
