@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import { startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
+import { startLocalServer, startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
 import { ConfigurationError } from '@portcullis/token-verification';
 import { defineProtectedResource, protectedResourceMetadata } from '../src/index.js';
 
@@ -210,16 +208,14 @@ async function until(done: () => boolean): Promise<void> {
 async function startMetadataStandIn(document: (issuer: string) => Record<string, unknown>) {
   const paths: string[] = [];
   const state = { down: false, hang: false };
-  const server = createServer((req, res) => {
+  const server = await startLocalServer((req, res) => {
     paths.push(req.url ?? '');
     if (state.hang) return; // never answers
     if (state.down) return void res.writeHead(500).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document(issuer)));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document(server.url)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    issuer,
+    issuer: server.url,
     paths,
     set down(value: boolean) {
       state.down = value;
@@ -227,10 +223,6 @@ async function startMetadataStandIn(document: (issuer: string) => Record<string,
     set hang(value: boolean) {
       state.hang = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => server.close(),
   };
 }
