@@ -96,7 +96,7 @@ type GrantedRequest = IncomingMessage & { auth?: AuthInfo };
  *
  * Extract → verify → scopes (mount, MCP operation) → `req.auth = authInfo` → `next()`. Its own
  * refusals are answered here (see `sendBearerError`); any other error goes to `next(err)`.
- * CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) pass through unauthenticated.
+ * CORS preflights (`OPTIONS` with `Access-Control-Request-Method` and no bearer token) pass through.
  *
  * @example
  * ```ts
@@ -187,11 +187,14 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   const fromMemory = verifier[answerFromMemory];
 
   return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
     let token: string;
     try {
       token = bearerCredentials(req, maxAuthorizationLength);
     } catch (error) {
+      // A CORS preflight carries no credentials (Fetch §4.8), so it is looked for only here: a
+      // request with a token is authenticated whatever its method, and the common case reads one
+      // property of `req` less (each costs a V8 lookup: Express gives every request its own map).
+      if (isPreflight(req)) return next();
       return fail(error, res, next, settings);
     }
     // A token in repeated use (what a client sends for the token's whole life; for a JWT from its
@@ -246,6 +249,11 @@ function fail(error: unknown, res: ServerResponse, next: NextFunction, settings:
   if (error instanceof TokenVerificationError) return sendBearerError(res, error, settings, token);
   if (error instanceof JsonRpcHttpError) return sendJsonRpcError(res, error);
   next(error);
+}
+
+/** A CORS preflight: `OPTIONS` with `Access-Control-Request-Method` (Fetch §3.2.2). */
+function isPreflight(req: IncomingMessage): boolean {
+  return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
 }
 
 /** The MCP operations of this request: body first (checked against the headers, S-29), else headers. */

@@ -342,6 +342,22 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect((await request(a).options('/mcp')).status).toBe(401);
   });
 
+  it('an OPTIONS that brings a bearer token is authenticated like any request, preflight headers or not', async () => {
+    const a = express();
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource }));
+    a.options('/mcp', (req, res) => {
+      res.status(204).set('x-client', (req as { auth?: { clientId: string } }).auth?.clientId ?? 'none').end();
+    });
+    const preflight = (authorization: string) =>
+      request(a).options('/mcp').set('Origin', 'https://app.example').set('Access-Control-Request-Method', 'POST').set('Authorization', authorization);
+    const refused = await preflight('Bearer not.a.token');
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer .*error="invalid_token"/);
+    const admitted = await preflight(`Bearer ${await fx.token('mcp:tools')}`);
+    expect(admitted.status).toBe(204);
+    expect(admitted.headers['x-client']).not.toBe('none');
+  });
+
   it('S-30: every request is authorized on its own, no state carried between requests', async () => {
     const a = app();
     const token = await fx.token('mcp:tools');
