@@ -18,6 +18,11 @@ export interface AuthorizationServerMetadataMirrorOptions {
   readonly fetch?: typeof fetch;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Told of each failed fetch of the issuer's metadata (a `VerifierUnavailableError` naming the
+   * reason), e.g. to log it: meanwhile the mirror answers its copy, or 503. Default: none.
+   */
+  readonly onError?: (error: Error) => void;
 }
 
 const MIRROR_PATH = '/.well-known/oauth-authorization-server';
@@ -46,7 +51,9 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
   if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'timeout must be a number of milliseconds > 0');
   const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
   if (!Number.isInteger(maxResponseBytes) || maxResponseBytes <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'maxResponseBytes must be a whole number of bytes > 0');
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'fetch must be a fetch-compatible function');
+  for (const hook of ['fetch', 'now', 'onError'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', `${hook} must be a function`);
+  }
   const now = options.now ?? Date.now;
 
   let cached: { body: string; fetchedAt: number } | undefined;
@@ -65,6 +72,11 @@ export function authorizationServerMetadataMirror(options: AuthorizationServerMe
     inflight ??= fetchOnce()
       .catch((error: unknown) => {
         retryAt = now() + RETRY_AFTER_SECONDS * 1000;
+        try {
+          options.onError?.(error as Error);
+        } catch {
+          // a failing logger must not turn into an unhandled rejection or change the answer
+        }
         throw error;
       })
       .finally(() => {

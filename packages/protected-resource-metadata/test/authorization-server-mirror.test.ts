@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { startLocalServer, startTestAuthorizationServer, type DevAuthorizationServer } from '@portcullis/test-fixtures';
-import { ConfigurationError } from '@portcullis/token-verification';
+import { ConfigurationError, VerifierUnavailableError } from '@portcullis/token-verification';
 import { defineProtectedResource, protectedResourceMetadata } from '../src/index.js';
 
 let as: DevAuthorizationServer;
@@ -53,7 +53,7 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
   });
 
   it('refuses unusable options when the app is built, not on the first request', () => {
-    for (const bad of [{ maxAge: -1 }, { timeout: 0 }, { maxResponseBytes: 1.5 }, { fetch: 'fetch' as unknown as typeof fetch }]) {
+    for (const bad of [{ maxAge: -1 }, { timeout: 0 }, { maxResponseBytes: 1.5 }, { fetch: 'fetch' as unknown as typeof fetch }, { onError: 'log' as unknown as () => void }]) {
       expect(() => mirrorApp(as.issuer, bad)).toThrow(ConfigurationError);
     }
   });
@@ -92,11 +92,12 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     }
   });
 
-  it('serves the cached copy while the issuer is down, and refetches once it is back', async () => {
+  it('serves the cached copy while the issuer is down, tells onError, and refetches once it is back', async () => {
     let clock = 0;
+    const errors: Error[] = [];
     const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
     try {
-      const app = mirrorApp(stand.issuer, { maxAge: 10, now: () => clock });
+      const app = mirrorApp(stand.issuer, { maxAge: 10, now: () => clock, onError: (error) => errors.push(error) });
       expect((await request(app).get('/.well-known/oauth-authorization-server')).body.issuer).toBe(stand.issuer);
       expect(stand.paths).toEqual(['/.well-known/oauth-authorization-server']); // RFC 8414 URL first
       stand.down = true;
@@ -105,7 +106,12 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
       expect(stale.status).toBe(200);
       expect(stale.body.issuer).toBe(stand.issuer);
       expect(stale.headers['cache-control']).toBe('public, max-age=0'); // not kept downstream past its maxAge
-      await until(() => stand.paths.length === 3); // the refresh behind it tried both URLs and failed
+      // The refresh behind it tried both URLs and failed; the clock moves on only once the failure is
+      // recorded (the 5 s of Retry-After count from it).
+      await until(() => errors.length === 1);
+      expect(stand.paths).toHaveLength(3);
+      expect(errors[0]).toBeInstanceOf(VerifierUnavailableError);
+      expect(errors[0]!.message).toContain('HTTP 500');
       stand.down = false;
       clock = 16_000; // past the 5 s the issuer is left alone after a failure
       expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(200);
@@ -166,12 +172,15 @@ describe('L-03: authorization server metadata mirror (off by default)', () => {
     }
   });
 
-  it('leaves a failing issuer alone for Retry-After seconds: 503 at once meanwhile, then asks again', async () => {
+  it('leaves a failing issuer alone for Retry-After seconds: 503 at once meanwhile, then asks again (a throwing onError changes nothing)', async () => {
     let clock = 0;
     const stand = await startMetadataStandIn((issuer) => ({ issuer, token_endpoint: `${issuer}/token` }));
     try {
       stand.down = true;
-      const app = mirrorApp(stand.issuer, { now: () => clock });
+      const onError = () => {
+        throw new Error('the logger is down too');
+      };
+      const app = mirrorApp(stand.issuer, { now: () => clock, onError });
       expect((await request(app).get('/.well-known/oauth-authorization-server')).status).toBe(503);
       expect(stand.paths).toHaveLength(2);
       clock = 4_999;
@@ -211,7 +220,8 @@ async function startMetadataStandIn(document: (issuer: string) => Record<string,
   const server = await startLocalServer((req, res) => {
     paths.push(req.url ?? '');
     if (state.hang) return; // never answers
-    if (state.down) return void res.writeHead(500).end();
+    // Down answers a little late, as a real outage does: a test must wait for the failure, not the request.
+    if (state.down) return void setTimeout(() => res.writeHead(500).end(), 20);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document(server.url)));
   });
   return {
