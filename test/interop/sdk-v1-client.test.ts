@@ -1,54 +1,20 @@
 // Interop 1: the MCP SDK 1.x client (@modelcontextprotocol/sdk) with its own OAuthClientProvider →
 // the example server (bearerAuth + PRM) → the development authorization server. Nothing of ours runs
 // on the client side: discovery, registration, PKCE, the token request and step-up are the SDK's.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
 import { BrowserlessSession } from '@portcullis/test-fixtures';
-import { REDIRECT_URI, toolJson } from './support.js';
+import { InMemoryProvider, REDIRECT_URI, toolJson } from './support.js';
 
-/** An application's provider: everything in memory, as the SDK's own examples keep it. */
-class AppProvider implements OAuthClientProvider {
-  client: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = '';
-  expectedState = '';
-  authorizationUrl: URL | undefined;
+/** An application's provider, with the hook SDK 1.x calls to drop what the server refused. */
+class AppProvider extends InMemoryProvider<OAuthClientInformationMixed, OAuthTokens> implements OAuthClientProvider {
   readonly invalidated: string[] = [];
-  get redirectUrl() {
-    return REDIRECT_URI;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'SDK 1.x interop', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  }
-  state() {
-    this.expectedState = randomUUID();
-    return this.expectedState;
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
+  constructor() {
+    super('SDK 1.x interop');
   }
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
     this.invalidated.push(scope);

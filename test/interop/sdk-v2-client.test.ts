@@ -1,12 +1,10 @@
 // Interop 2: the MCP SDK 2.x client (@modelcontextprotocol/client) with its own OAuthClientProvider →
 // the example server (bearerAuth + PRM) → the development authorization server.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   Client,
   StreamableHTTPClientTransport,
   UnauthorizedError,
-  type OAuthClientMetadata,
   type OAuthClientProvider,
   type OAuthDiscoveryState,
   type StoredOAuthClientInformation,
@@ -14,17 +12,13 @@ import {
 } from '@modelcontextprotocol/client';
 import { startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
 import { BrowserlessSession } from '@portcullis/test-fixtures';
-import { REDIRECT_URI, toolJson } from './support.js';
+import { InMemoryProvider, REDIRECT_URI, toolJson } from './support.js';
 
-class AppProvider implements OAuthClientProvider {
-  client: StoredOAuthClientInformation | undefined;
-  saved: StoredOAuthTokens | undefined;
-  verifier = '';
-  expectedState = '';
-  authorizationUrl: URL | undefined;
+/** An application's provider, with the discovery state SDK 2.x keeps beside the code verifier. */
+class AppProvider extends InMemoryProvider<StoredOAuthClientInformation, StoredOAuthTokens> implements OAuthClientProvider {
   discovery: OAuthDiscoveryState | undefined;
-  get redirectUrl() {
-    return REDIRECT_URI;
+  constructor() {
+    super('SDK 2.x interop');
   }
   // Kept with the code verifier so the SDK can bind the callback to the authorization server (SEP-2352).
   saveDiscoveryState(state: OAuthDiscoveryState) {
@@ -32,34 +26,6 @@ class AppProvider implements OAuthClientProvider {
   }
   discoveryState() {
     return this.discovery;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'SDK 2.x interop', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  }
-  state() {
-    this.expectedState = randomUUID();
-    return this.expectedState;
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: StoredOAuthClientInformation) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
   }
 }
 

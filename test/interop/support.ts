@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -12,6 +13,57 @@ import {
 
 /** The headless handler never requests the redirect URI, so nothing listens there. */
 export const REDIRECT_URI = 'http://127.0.0.1:65001/callback';
+
+/**
+ * What an application keeps for either SDK's OAuthClientProvider: everything in memory, as the SDKs'
+ * own examples keep it, and the authorization URL instead of a browser. Typed by each SDK's client
+ * and token records; the SDK-specific hooks live in each interop test's subclass.
+ */
+export class InMemoryProvider<ClientInfo, Tokens> {
+  client: ClientInfo | undefined;
+  saved: Tokens | undefined;
+  verifier = '';
+  expectedState = '';
+  authorizationUrl: URL | undefined;
+  constructor(private readonly clientName: string) {}
+  get redirectUrl() {
+    return REDIRECT_URI;
+  }
+  get clientMetadata() {
+    return {
+      client_name: this.clientName,
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  state() {
+    this.expectedState = randomUUID();
+    return this.expectedState;
+  }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: ClientInfo) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: Tokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
 
 /** One MCP request as the resource server answered it, seen on the wire by the client. */
 export interface Exchange {

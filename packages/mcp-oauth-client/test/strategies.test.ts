@@ -26,19 +26,12 @@ interface CountingServer {
 }
 
 async function startCountingServer(): Promise<CountingServer> {
-  const authorizations: (string | undefined)[] = [];
-  const state = {
-    accept: (_authorization: string | undefined) => false,
-    onAccepted: async (_req: IncomingMessage, res: ServerResponse, _body: string) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    },
-  };
   const local = await startLocalServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks).toString('utf8');
-      authorizations.push(req.headers.authorization);
+      state.authorizations.push(req.headers.authorization);
       if (!state.accept(req.headers.authorization)) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token", error_description="expired"' }).end();
         return;
@@ -46,23 +39,17 @@ async function startCountingServer(): Promise<CountingServer> {
       await state.onAccepted(req, res, body);
     })().catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
-  return {
+  // What the tests set is read by the handler from this very object.
+  const state: CountingServer = {
     url: `${local.url}/mcp`,
-    authorizations,
-    get accept() {
-      return state.accept;
-    },
-    set accept(value) {
-      state.accept = value;
-    },
-    get onAccepted() {
-      return state.onAccepted;
-    },
-    set onAccepted(value) {
-      state.onAccepted = value;
+    authorizations: [],
+    accept: () => false,
+    onAccepted: async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     },
     close: local.close,
   };
+  return state;
 }
 
 let server: CountingServer;

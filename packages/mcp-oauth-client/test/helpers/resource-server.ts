@@ -22,12 +22,6 @@ export interface TestResourceServer {
 
 export async function startResourceServer(options: { scopesSupported?: string[] } = {}): Promise<TestResourceServer> {
   let requests = 0;
-  const state = {
-    issuer: '',
-    scopesSupported: options.scopesSupported as string[] | undefined,
-    requiredScopes: (_body: string): string[] => [],
-    onAuthorized: undefined as TestResourceServer['onAuthorized'],
-  };
   const tokensSeen: string[] = [];
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let jwksFor = '';
@@ -37,6 +31,20 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
   const base = local.url;
   const url = `${base}/mcp`;
   const prmUrl = `${base}/.well-known/oauth-protected-resource/mcp`;
+  // What the tests set is read by the handler from this very object.
+  const state: TestResourceServer = {
+    url,
+    base,
+    issuer: '',
+    scopesSupported: options.scopesSupported,
+    requiredScopes: () => [],
+    onAuthorized: undefined,
+    tokensSeen,
+    get requests() {
+      return requests;
+    },
+    close: local.close,
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', base).pathname;
@@ -85,37 +93,5 @@ export async function startResourceServer(options: { scopesSupported?: string[] 
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, scopes }));
   }
 
-  return {
-    url,
-    base,
-    get issuer() {
-      return state.issuer;
-    },
-    set issuer(value) {
-      state.issuer = value;
-    },
-    get scopesSupported() {
-      return state.scopesSupported;
-    },
-    set scopesSupported(value) {
-      state.scopesSupported = value;
-    },
-    get requiredScopes() {
-      return state.requiredScopes;
-    },
-    set requiredScopes(value) {
-      state.requiredScopes = value;
-    },
-    get onAuthorized() {
-      return state.onAuthorized;
-    },
-    set onAuthorized(value) {
-      state.onAuthorized = value;
-    },
-    tokensSeen,
-    get requests() {
-      return requests;
-    },
-    close: local.close,
-  };
+  return state;
 }
