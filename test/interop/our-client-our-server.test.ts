@@ -1,6 +1,7 @@
 // Interop 3 and 4: @portcullis/mcp-oauth-client (inside the MCP SDK 1.x client) → the example server
 // (@portcullis/bearer-auth + protected-resource-metadata) → the development authorization server,
 // with JWT access tokens (RFC 9068) and with opaque tokens verified by introspection (RFC 7662).
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
 import { asStoredTokens } from '@portcullis/mcp-oauth-client';
@@ -51,6 +52,24 @@ describe.each([
     } finally {
       await mcp.close();
     }
+  });
+
+  it('S-28 bound to loopback, it refuses a request addressed to another host (DNS rebinding) with 403, before authentication', async () => {
+    // node:http, not fetch: fetch will not send a Host header of the caller's choosing.
+    const post = (url: string, host: string) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest(url, { method: 'POST', headers: { host, origin: `http://${host}`, 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(res);
+        });
+        req.on('error', reject).end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+      });
+    const rebound = await post(server.url, 'evil.example.com');
+    expect(rebound.statusCode).toBe(403);
+    expect(rebound.headers['www-authenticate']).toBeUndefined();
+    expect((await post(server.metadataUrl, 'evil.example.com:80')).statusCode).toBe(403);
+    // Addressed to a loopback name, the same request reaches bearerAuth (401).
+    expect((await post(server.url, `localhost:${new URL(server.url).port}`)).statusCode).toBe(401);
   });
 
   it('C-39 an expired access token is refreshed (rotation) and the call goes through', async () => {

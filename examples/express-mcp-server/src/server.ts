@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { bearerAuth } from '@portcullis/bearer-auth';
 import { startDevAuthorizationServer, TOKEN_EXCHANGE_GRANT_TYPE, type DevAuthorizationServer } from '@portcullis/dev-authorization-server';
@@ -38,7 +39,7 @@ export interface ExampleServer {
 }
 
 /**
- * Starts the example: helmet → cors → protected-resource metadata → `bearerAuth` on `/mcp` → the MCP
+ * Starts the example: Host check (loopback binds) → helmet → cors → protected-resource metadata → `bearerAuth` on `/mcp` → the MCP
  * SDK's Streamable HTTP transport (stateless: a fresh `McpServer` per request, so no session can stand
  * in for authentication, B-08).
  */
@@ -147,6 +148,10 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
 
     const app = express();
     app.disable('x-powered-by');
+    // DNS rebinding (S-28; MCP security best practices, "Local MCP server compromise"): a server on a
+    // loopback address answers only requests addressed to a loopback name or to its resource's host
+    // (a reverse proxy in front), as the MCP SDK's createMcpExpressApp does; anything else gets 403.
+    if (isLoopbackHost(host)) app.use(hostHeaderValidation([...new Set(['localhost', '127.0.0.1', '[::1]', new URL(resource).hostname])]));
     app.use(helmet());
     // Bearer tokens, no cookies: any origin may call, and browsers must be able to read the challenge.
     app.use(cors({ exposedHeaders: ['WWW-Authenticate', 'Mcp-Session-Id'], maxAge: 600 }));
