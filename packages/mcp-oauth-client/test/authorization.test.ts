@@ -48,10 +48,10 @@ describe('buildAuthorizationRequest', () => {
     const withMethods = methods === undefined ? { ...as, code_challenge_methods_supported: undefined } : { ...as, code_challenge_methods_supported: methods };
     await expect(buildAuthorizationRequest({ authorizationServer: withMethods as AuthorizationServerMetadata, clientId: 'c', redirectUri: 'http://127.0.0.1/cb', resource: 'r' })).rejects.toMatchObject({ code: 'pkce_unsupported' });
   });
-  it.each(['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'vbscript:x', 'http://as.example.com/authorize'])('C-48 refuses authorization endpoint %s', (endpoint) => {
+  it.each(['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'vbscript:x', 'http://as.example.com/authorize'])('C-48 C-50 refuses authorization endpoint %s', (endpoint) => {
     expect(codeOf(() => assertAuthorizationUrl(new URL(endpoint), true))).toBe('invalid_url');
   });
-  it('C-48 allows loopback http only with allowInsecureLoopback', () => {
+  it('C-48 C-50 allows loopback http only with allowInsecureLoopback', () => {
     expect(codeOf(() => assertAuthorizationUrl(new URL('http://127.0.0.1:3000/authorize'), false))).toBe('invalid_url');
     expect(codeOf(() => assertAuthorizationUrl(new URL('http://127.0.0.1:3000/authorize'), true))).toBeUndefined();
   });

@@ -34,7 +34,7 @@ describe('registration', () => {
     expect(buildRegistrationRequest(as('https://a.example'), { ...metadata, redirect_uris: ['https://app.example/cb'] })).toMatchObject({ application_type: 'web' });
   });
 
-  it('C-09 order: pre-registered (bound to this issuer) first', async () => {
+  it('C-09 C-14 order: pre-registered (bound to this issuer) first', async () => {
     const { fetch, bodies } = registrar();
     const client = await resolveClient(as('https://a.example'), {
       store: createMemoryStore(),
@@ -131,7 +131,7 @@ describe('registration', () => {
       await expect(resolveClient(noReg('https://b.example'), { store, fetch, preRegistered, account: 'bob' })).resolves.toMatchObject({ issuer: 'https://b.example', clientId: 'svc' });
     });
 
-    it('an AS that offers registration gets a dynamic client instead, never the bound credentials', async () => {
+    it('C-15 C-18 an AS that offers registration gets a dynamic client instead, never the bound credentials', async () => {
       const store = createMemoryStore();
       const { fetch, bodies } = registrar();
       const preRegistered = [{ clientId: 'svc', clientSecret: 's' }];
