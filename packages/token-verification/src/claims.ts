@@ -61,7 +61,8 @@ export function withTokenFromOwnResult(info: Omit<AuthInfo, 'token'>, token: str
 function deepFreeze(value: unknown): void {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
   Object.freeze(value);
-  for (const item of Object.values(value)) deepFreeze(item);
+  // for…in over own keys rather than Object.values(): no array per object (it runs on every new token).
+  for (const key in value) if (Object.hasOwn(value, key)) deepFreeze((value as Record<string, unknown>)[key]);
 }
 
 /**

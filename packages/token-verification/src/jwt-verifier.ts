@@ -350,7 +350,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     const known = hit === undefined ? false : stillKnown(hit);
     if (known === true) return withTokenFromOwnResult(hit!.info, token);
     missed = { token, hash, hit, known };
-    queueMicrotask(forget);
+    SETTLED.then(forget);
     return undefined;
   };
 
@@ -390,6 +390,9 @@ interface Unsettled {
   /** For a hit: whether its key is still in the key set (`false`, or a re-read under way). */
   readonly known: boolean | Promise<boolean>;
 }
+
+/** A settled promise: `.then(f)` runs `f` at the end of this turn's microtasks, without the AsyncResource that Node's queueMicrotask() makes for every call. */
+const SETTLED = Promise.resolve();
 
 /** The `version` of a key set given as a static `jwks`: it never changes. */
 const STATIC_KEY_SET = {};

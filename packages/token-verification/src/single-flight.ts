@@ -7,7 +7,17 @@ export class SingleFlight<V> {
   run(key: string, work: () => Promise<V>): Promise<V> {
     const existing = this.#pending.get(key);
     if (existing) return existing;
-    const promise = work().finally(() => this.#pending.delete(key));
+    // then(ok, fail) rather than finally(): one reaction instead of finally's three.
+    const promise = work().then(
+      (value) => {
+        this.#pending.delete(key);
+        return value;
+      },
+      (error: unknown) => {
+        this.#pending.delete(key);
+        throw error;
+      },
+    );
     this.#pending.set(key, promise);
     return promise;
   }
