@@ -36,10 +36,11 @@ const RETRY_AFTER_SECONDS = 5;
  *
  * The document is fetched from the issuer (RFC 8414 §3.1 URL, then OpenID Connect Discovery; no
  * redirects followed, at most `maxResponseBytes`), used only if its `issuer` equals the configured
- * one (RFC 8414 §3.3: a mismatch ends the search) and cached for `maxAge` seconds. For `maxAge` seconds more it is still answered at once while a fresh one is fetched
- * behind it, so a slow issuer delays no client; an older copy, or none, waits for the issuer, and
- * is answered if the issuer fails. After a failed fetch the issuer is left alone for 5 s; with no
- * copy the answer is then 503 with `Retry-After: 5`. `Cache-Control` gives what is left of the
+ * one (RFC 8414 §3.3: a mismatch ends the search) and cached for `maxAge` seconds. For `maxAge`
+ * seconds more it is still answered at once while a fresh one is fetched behind it, so a slow issuer
+ * delays no client; an older copy, or none, waits for the issuer, and is answered if the issuer
+ * fails. After a failed fetch (told to `onError`) the issuer is left alone for 5 s; with no copy the
+ * answer is then 503 with `Retry-After: 5`. `Cache-Control` gives what is left of the
  * copy's `maxAge`.
  */
 export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {

@@ -391,7 +391,10 @@ interface Unsettled {
   readonly known: boolean | Promise<boolean>;
 }
 
-/** A settled promise: `.then(f)` runs `f` at the end of this turn's microtasks, without the AsyncResource that Node's queueMicrotask() makes for every call. */
+/**
+ * A settled promise: `.then(f)` runs `f` with this turn's microtasks, without the AsyncResource that
+ * Node's queueMicrotask() makes for every call.
+ */
 const SETTLED = Promise.resolve();
 
 /** The `version` of a key set given as a static `jwks`: it never changes. */
