@@ -164,12 +164,7 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   const account = options.account ?? 'default';
   const pendingTtlMs = options.pendingTtlMs ?? 600_000;
   if (grant.type === 'authorization_code' && !options.redirectUri) throw new McpOAuthError('invalid_options', 'redirectUri is required for the authorization_code grant');
-  if (options.redirectUri) {
-    const redirect = new URL(options.redirectUri);
-    if (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname))) {
-      throw new McpOAuthError('invalid_options', 'redirectUri must be https or a loopback http URL (C-40)');
-    }
-  }
+  if (options.redirectUri) assertRedirectUri(options.redirectUri);
   if (options.clientMetadataUrl) assertClientMetadataUrl(options.clientMetadataUrl);
   if (grant.type !== 'authorization_code' && !options.preRegistered?.length) {
     throw new McpOAuthError('invalid_options', `The ${grant.type} grant needs preRegistered credentials (X-02: no dynamic registration)`);
@@ -395,4 +390,18 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       return { authorization: `Bearer ${tokens.accessToken}` };
     },
   };
+}
+
+/** C-40: https, or http on a loopback host; absolute and without a fragment (RFC 6749 §3.1.2). */
+function assertRedirectUri(value: string): void {
+  let redirect: URL;
+  try {
+    redirect = new URL(value);
+  } catch {
+    throw new McpOAuthError('invalid_options', `redirectUri must be an absolute URL, got ${JSON.stringify(value)}`);
+  }
+  if (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname))) {
+    throw new McpOAuthError('invalid_options', 'redirectUri must be https or a loopback http URL (C-40)');
+  }
+  if (value.includes('#')) throw new McpOAuthError('invalid_options', 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
 }

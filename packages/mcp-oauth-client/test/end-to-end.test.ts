@@ -72,6 +72,23 @@ describe('end to end against oidc-provider', () => {
     expect(stored?.resource).toBe(rs.url);
   });
 
+  it('C-35 C-36 the access token travels in the Authorization header of each MCP request, never in a URL', async () => {
+    const store = createMemoryStore();
+    const client = userClient(store);
+    const sent: { url: string; authorization: string | null }[] = [];
+    const recording: typeof globalThis.fetch = (input, init) => {
+      sent.push({ url: String(input), authorization: new Headers(init?.headers).get('authorization') });
+      return globalThis.fetch(input, init);
+    };
+    const fetch = withOAuth(recording, client);
+    expect((await fetch(rs.url, toolsList)).status).toBe(200);
+    expect((await fetch(`${rs.url}?page=2`, toolsList)).status).toBe(200);
+    const token = asStoredTokens(await store.get((await client.context(rs.url)).tokensKey))!.accessToken;
+    expect(sent.filter((r) => r.authorization === `Bearer ${token}`)).toHaveLength(2);
+    expect(sent.some((r) => r.url.includes(token) || new URL(r.url).searchParams.has('access_token'))).toBe(false);
+    expect(rs.tokensSeen.filter((seen) => seen === token)).toHaveLength(2);
+  });
+
   it('C-39 refresh before expiry with rotation: the new refresh token replaces the spent one', async () => {
     const store = createMemoryStore();
     const client = userClient(store);

@@ -7,6 +7,22 @@ const MCP = 'https://mcp.example.com';
 const AS = 'https://as.example.com';
 
 describe('oauth-client', () => {
+  it.each([
+    ['http://app.example.com/callback', /https or a loopback http URL/],
+    ['ftp://127.0.0.1/callback', /https or a loopback http URL/],
+    ['/callback', /absolute URL/],
+    ['https://app.example.com/callback#frag', /fragment/],
+  ])('C-40 refuses redirectUri %s at construction (invalid_options)', (redirectUri, message) => {
+    expect(() => createOAuthClient({ redirectUri })).toThrow(expect.objectContaining({ code: 'invalid_options', message: expect.stringMatching(message) }));
+  });
+
+  it.each(['https://app.example.com/callback', 'http://127.0.0.1:8765/callback', 'http://localhost/cb', 'http://[::1]:9/cb'])(
+    'C-40 accepts redirectUri %s',
+    (redirectUri) => {
+      expect(() => createOAuthClient({ redirectUri })).not.toThrow();
+    },
+  );
+
   it('C-22 keeps the granted scope when a refresh response omits it, so a step-up asks for old and new scopes', async () => {
     let clock = 1_000_000;
     let tokenCalls = 0;
