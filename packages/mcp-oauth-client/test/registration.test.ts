@@ -63,7 +63,7 @@ describe('registration', () => {
     expect(bodies).toHaveLength(1);
   });
 
-  it('C-18 conf:auth/authorization-server-migration: credentials are keyed by issuer; a new AS means a new registration', async () => {
+  it('C-05 C-18 conf:auth/authorization-server-migration: credentials are keyed by issuer; a new AS means a new registration', async () => {
     const { fetch, bodies } = registrar();
     const store = createMemoryStore();
     const first = await resolveClient(as('https://a.example'), { store, fetch, clientMetadata: metadata });
