@@ -52,7 +52,8 @@ export function checks({ results, paired = {}, skipped, flood, introspection, fl
     notRun(cpuLabel);
     notRun(rpsLabel);
   } else {
-    const base = (plain['fresh-es256'] ?? plain['distinct-es256']).cpuPerReq;
+    const missPlain = plain['fresh-es256'] ?? plain['distinct-es256'];
+    const base = missPlain.cpuPerReq;
     const limit = base + floor.ES256 + 15;
     const wrapped = miss.note ? ` (${miss.note}: some requests were cache hits)` : '';
     add(cpuLabel, miss.cpuPerReq <= limit && clean(miss) && !miss.note, `${fmt(miss.cpuPerReq, 1)} µs vs ${fmt(base, 1)} + ${fmt(floor.ES256, 1)} + 15 = ${fmt(limit, 1)} µs${wrapped}`);
@@ -63,10 +64,9 @@ export function checks({ results, paired = {}, skipped, flood, introspection, fl
       const bestRps = results[best]['distinct-es256'].rps;
       // The two cells are measured minutes apart: each over its own cell's plain, a drift of the
       // machine between them drops out (shown beside the check, which is the issue's raw ratio).
-      const missPlain = (plain['fresh-es256'] ?? plain['distinct-es256']).rps;
       const peerPlain = plain['distinct-es256']?.rps;
       const normalised = peerPlain
-        ? `; each over its cell's plain: ${pct1(miss.rps / missPlain)} vs ${pct1(bestRps / peerPlain)} = ${fmt(miss.rps / missPlain / (bestRps / peerPlain), 2)}×`
+        ? `; each over its cell's plain: ${pct1(miss.rps / missPlain.rps)} vs ${pct1(bestRps / peerPlain)} = ${fmt(miss.rps / missPlain.rps / (bestRps / peerPlain), 2)}×`
         : '';
       add(rpsLabel, miss.rps >= 1.3 * bestRps && !miss.note, `${fmt(miss.rps)} req/s vs ${best} ${fmt(bestRps)} req/s (its ${fmt(settings.distinct)} cycled tokens) = ${fmt(miss.rps / bestRps, 2)}×${normalised}${wrapped}`);
     }
