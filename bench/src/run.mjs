@@ -9,7 +9,7 @@
 //
 // Options (flags or environment):
 //   --quick            BENCH_QUICK=1        2 rounds of 1 s per cell, smaller flood (development)
-//   --warmup=S         BENCH_WARMUP=S       warm-up seconds before a variant's first round (default 1)
+//   --warmup=S         BENCH_WARMUP=S       warm-up seconds before a cell's first round (default 1)
 //   --duration=S       BENCH_DURATION=S     measured seconds per cell, split over the rounds in whole seconds (default 4)
 //   --rounds=N         BENCH_ROUNDS=N       interleaved rounds per scenario, the cell is their median (default 4)
 //   --distinct=N       BENCH_DISTINCT=N     pool of distinct valid tokens, cycled (default 10000)
@@ -225,7 +225,6 @@ const cycle = (list, counter = { wraps: 0 }) => {
   next.counter = counter;
   return next;
 };
-let freshCursor = null; // the never-seen pool is consumed across variants, never rewound
 const scenarios = [
   { id: 'same-es256', label: 'same valid token, ES256', auth: () => `Bearer ${esToken}`, expect: 200 },
   { id: 'same-rs256', label: 'same valid token, RS256', auth: () => `Bearer ${rsToken}`, expect: 200 },
@@ -233,9 +232,13 @@ const scenarios = [
   {
     id: 'fresh-es256',
     label: 'never-seen valid ES256 tokens (cache misses)',
-    auth: (variant) => (variant === 'portcullis' ? (freshCursor ??= cycle(fresh)) : cycle(fresh)),
+    // Each server gets its own cursor: a token is never seen by the process it is sent to.
+    auth: () => cycle(fresh),
     expect: 200,
-    only: ['plain', 'portcullis'],
+    // In the same rounds as the cycled pool, whose peer cells it is compared with (the peers have
+    // no cache, so every cycled token is a miss for them) and whose plain cell it shares.
+    measuredWith: 'distinct-es256',
+    only: ['portcullis'],
   },
   { id: 'bad-signature', label: 'bad signature (ES256)', auth: () => `Bearer ${badSignature(esToken, otherEs)}`, expect: 401 },
   { id: 'malformed', label: 'malformed token', auth: () => 'Bearer not-a-jwt', expect: 401 },
@@ -282,40 +285,41 @@ for (const variant of JWT_VARIANTS.filter(wanted)) {
   await load(message.port, `Bearer ${esToken}`, { duration: WARMUP }); // JIT warm-up of the process
 }
 try {
-  for (const s of scenarios) {
-    log(`\n== ${s.label}  [${fmt((Date.now() - startedAt) / 1000)} s]`);
-    const names = Object.keys(servers).filter((variant) =>
-      REFERENCES[variant] ? REFERENCES[variant].includes(s.id) : !s.only || s.only.includes(variant),
+  for (const step of scenarios.filter((s) => !s.measuredWith)) {
+    // The scenario and any measured in its rounds: one rotation over all their cells.
+    const together = [step, ...scenarios.filter((s) => s.measuredWith === step.id)];
+    log(`\n== ${together.map((s) => s.label).join(' + ')}  [${fmt((Date.now() - startedAt) / 1000)} s]`);
+    const cells = together.flatMap((s) =>
+      Object.keys(servers)
+        .filter((variant) => (REFERENCES[variant] ? REFERENCES[variant].includes(s.id) : !s.only || s.only.includes(variant)))
+        .map((variant) => ({ variant, s, auth: s.auth(variant), expect: variant === 'plain' || REFERENCES[variant] ? 200 : s.expect, rounds: [] })),
     );
-    const rounds = Object.fromEntries(names.map((variant) => [variant, []]));
-    const auths = Object.fromEntries(names.map((variant) => [variant, s.auth(variant)]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < names.length; i++) {
-        const variant = names[(i + round) % names.length];
-        const { pid, port } = servers[variant];
-        const expect = variant === 'plain' || REFERENCES[variant] ? 200 : s.expect;
-        // A warm-up before a variant's first round only: its process stays warm between rounds, and
+      for (let i = 0; i < cells.length; i++) {
+        const cell = cells[(i + round) % cells.length];
+        const { pid, port } = servers[cell.variant];
+        // A warm-up before a cell's first round only: its process stays warm between rounds, and
         // every autocannon run costs a second of set-up, which would push the run past 5 minutes.
         const warmup = round === 0 ? WARMUP : 0;
         // The cycled pool is about a cache that holds the pool: bearer-auth files a result on its
         // token's second verification, so its warm-up is two whole passes (the peers have no cache,
         // so their first pass is like any other).
-        const warmupRequests = round === 0 && s.id === 'distinct-es256' && variant === 'portcullis' ? 2 * DISTINCT : 0;
-        rounds[variant].push(await measure(pid, port, auths[variant], expect, { warmup, warmupRequests, duration: ROUND_SECONDS }));
+        const warmupRequests = round === 0 && cell.s.id === 'distinct-es256' && cell.variant === 'portcullis' ? 2 * DISTINCT : 0;
+        cell.rounds.push(await measure(pid, port, cell.auth, cell.expect, { warmup, warmupRequests, duration: ROUND_SECONDS }));
       }
     }
-    for (const variant of names) {
-      const cell = medianCell(rounds[variant]);
-      const auth = auths[variant];
+    for (const { variant, s, auth, expect, rounds } of cells) {
+      const cell = medianCell(rounds);
       if (typeof auth === 'function' && auth.counter.wraps && s.id === 'fresh-es256') cell.note = `pool of ${fmt(FRESH)} wrapped ${auth.counter.wraps}×`;
       results[variant][s.id] = cell;
-      const expect = variant === 'plain' || REFERENCES[variant] ? 200 : s.expect;
       log(
-        `  ${variant.padEnd(26)} ${fmt(cell.rps).padStart(7)} req/s  p99 ${fmt(cell.p99, 1).padStart(6)} ms  ${fmt(cell.cpuPerReq, 1).padStart(6)} µs/req  RSS ${fmt(cell.rss / 2 ** 20, 1)} MiB` +
-          `  generator ${fmt(cell.generatorLoad * 100)} %${ROUNDS > 1 ? `  (rounds: ${rounds[variant].map((c) => fmt(c.rps)).join(' / ')} req/s)` : ''}` +
+        `  ${`${variant}${s === step ? '' : ` (${s.id})`}`.padEnd(30)} ${fmt(cell.rps).padStart(7)} req/s  p99 ${fmt(cell.p99, 1).padStart(6)} ms  ${fmt(cell.cpuPerReq, 1).padStart(6)} µs/req  RSS ${fmt(cell.rss / 2 ** 20, 1)} MiB` +
+          `  generator ${fmt(cell.generatorLoad * 100)} %${ROUNDS > 1 ? `  (rounds: ${rounds.map((c) => fmt(c.rps)).join(' / ')} req/s)` : ''}` +
           `${cell.unexpected ? `  !! ${cell.unexpected} responses not ${expect}` : ''}${cell.note ? `  !! ${cell.note}` : ''}`,
       );
     }
+    // A scenario measured in another's rounds shares its plain cell (plain reads no token).
+    for (const s of together) if (results.plain && !results.plain[s.id]) results.plain[s.id] = results.plain[step.id];
   }
   for (const s of scenarios.filter((scenario) => PAIRED[scenario.id])) {
     for (const variant of PAIRED[s.id].filter((v) => servers[v] && servers.plain)) {
