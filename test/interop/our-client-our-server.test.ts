@@ -3,9 +3,21 @@
 // with JWT access tokens (RFC 9068) and with opaque tokens verified by introspection (RFC 7662).
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
+import { optionsFromEnv, startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
 import { asStoredTokens } from '@portcullis/mcp-oauth-client';
 import { connectOurClient, toolJson } from './support.js';
+
+/** A POST with the Host and Origin (`null`: none) of the caller's choosing: node:http, as fetch will not send a Host header one sets. */
+function post(url: string, host: string, origin: string | null = `http://${host}`): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const headers = { host, 'content-type': 'application/json', ...(origin !== null && { origin }) };
+    const req = httpRequest(url, { method: 'POST', headers }, (res) => {
+      res.resume();
+      resolve(res);
+    });
+    req.on('error', reject).end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+  });
+}
 
 describe.each([
   ['3: JWT access tokens', 'jwt' as const],
@@ -55,21 +67,28 @@ describe.each([
   });
 
   it('S-28 bound to loopback, it refuses a request addressed to another host (DNS rebinding) with 403, before authentication', async () => {
-    // node:http, not fetch: fetch will not send a Host header of the caller's choosing.
-    const post = (url: string, host: string) =>
-      new Promise<IncomingMessage>((resolve, reject) => {
-        const req = httpRequest(url, { method: 'POST', headers: { host, origin: `http://${host}`, 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          resolve(res);
-        });
-        req.on('error', reject).end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
-      });
     const rebound = await post(server.url, 'evil.example.com');
     expect(rebound.statusCode).toBe(403);
     expect(rebound.headers['www-authenticate']).toBeUndefined();
     expect((await post(server.metadataUrl, 'evil.example.com:80')).statusCode).toBe(403);
     // Addressed to a loopback name, the same request reaches bearerAuth (401).
     expect((await post(server.url, `localhost:${new URL(server.url).port}`)).statusCode).toBe(401);
+  });
+
+  it('S-28 a request from a browser page of another origin is refused with 403 before authentication; loopback origins and none pass', async () => {
+    const host = `localhost:${new URL(server.url).port}`;
+    for (const origin of ['http://evil.example.com', 'https://attacker.test:8443', 'null', `http://${host}/path`]) {
+      const refused = await post(server.url, host, origin);
+      expect([origin, refused.statusCode]).toEqual([origin, 403]);
+      expect(refused.headers['www-authenticate']).toBeUndefined();
+      expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    // A local tool's page (the MCP Inspector's port), the server's own origin, and a client that sends no Origin reach bearerAuth.
+    for (const origin of ['http://localhost:6274', 'http://127.0.0.1:6274', `http://${host}`, null]) {
+      const response = await post(server.url, host, origin);
+      expect([origin, response.statusCode]).toEqual([origin, 401]);
+      if (origin) expect(response.headers['access-control-allow-origin']).toBe(origin);
+    }
   });
 
   it('C-39 an expired access token is refreshed (rotation) and the call goes through', async () => {
@@ -97,5 +116,30 @@ describe.each([
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+});
+
+describe('S-28 the example server with its own list of allowed origins', () => {
+  let server: ExampleServer;
+  beforeAll(async () => {
+    server = await startExampleServer({ port: 0, allowedOrigins: ['https://App.Example.com:443/'], devAuthorizationServer: { interactions: 'auto' } });
+  });
+  afterAll(() => server.close());
+
+  it('S-28 lets only the listed origins through (as browsers serialise them); loopback pages are refused too', async () => {
+    const host = `127.0.0.1:${new URL(server.url).port}`;
+    const listed = await post(server.url, host, 'https://app.example.com');
+    expect(listed.statusCode).toBe(401);
+    expect(listed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect((await post(server.url, host, 'http://localhost:6274')).statusCode).toBe(403);
+    expect((await post(server.url, host, 'http://app.example.com')).statusCode).toBe(403);
+    expect((await post(server.url, host, null)).statusCode).toBe(401);
+  });
+
+  it('S-28 an allowed origin that is not an http(s) URL stops the start with a TypeError; MCP_ALLOWED_ORIGINS sets the list', async () => {
+    await expect(startExampleServer({ port: 0, allowedOrigins: ['app.example.com'] })).rejects.toThrow(/not a URL/);
+    await expect(startExampleServer({ port: 0, allowedOrigins: ['ftp://app.example.com'] })).rejects.toThrow(/not http\(s\)/);
+    expect(optionsFromEnv({ MCP_ALLOWED_ORIGINS: 'https://a.example, http://localhost:6274' }).allowedOrigins).toEqual(['https://a.example', 'http://localhost:6274']);
+    expect(optionsFromEnv({}).allowedOrigins).toBeUndefined();
   });
 });

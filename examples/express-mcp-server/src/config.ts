@@ -9,6 +9,7 @@ import type { ExampleServerOptions } from './options.js';
  * | `HOST` | interface | 127.0.0.1 |
  * | `AUTH_ISSUER` | the authorization server to trust | unset: a development AS starts in-process |
  * | `MCP_RESOURCE` | resource identifier | `http://<HOST>:<PORT>/mcp` |
+ * | `MCP_ALLOWED_ORIGINS` | browser origins allowed to call (space or comma separated; others get 403) | loopback bind: any loopback origin; else the resource's |
  * | `MCP_SCOPES` | scopes every MCP request needs (space or comma separated) | `mcp:tools` |
  * | `MCP_ADMIN_SCOPE` | the extra scope of `admin_report` | `mcp:admin` |
  * | `AUTH_TOKEN_FORMAT` | `jwt` or `opaque` (introspection) | `jwt` |
@@ -27,6 +28,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
     throw new TypeError(`DEV_AS_INTERACTIONS must be auto or browser, got ${JSON.stringify(interactions)}`);
   }
   const scopes = env['MCP_SCOPES']?.split(/[\s,]+/).filter(Boolean);
+  const origins = env['MCP_ALLOWED_ORIGINS']?.split(/[\s,]+/).filter(Boolean);
   const id = env['AUTH_INTROSPECTION_CLIENT_ID'];
   const secret = env['AUTH_INTROSPECTION_CLIENT_SECRET'];
   if ((id === undefined) !== (secret === undefined)) throw new TypeError('Set both AUTH_INTROSPECTION_CLIENT_ID and AUTH_INTROSPECTION_CLIENT_SECRET, or neither');
@@ -43,6 +45,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
     ...(env['AUTH_ISSUER'] && { issuer: env['AUTH_ISSUER'] }),
     ...(env['MCP_RESOURCE'] && { resource: env['MCP_RESOURCE'] }),
     ...(scopes?.length && { scopes }),
+    ...(origins && { allowedOrigins: origins }),
     ...(env['MCP_ADMIN_SCOPE'] && { adminScope: env['MCP_ADMIN_SCOPE'] }),
     tokenFormat: format,
     ...(id !== undefined && secret !== undefined && { introspectionClient: { clientId: id, clientSecret: secret } }),

@@ -13,6 +13,12 @@ export interface ExampleServerOptions {
   readonly issuer?: string;
   /** The resource identifier (RFC 8707, RFC 9728). Default `http://<host>:<port>/mcp`. */
   readonly resource?: string;
+  /**
+   * Browser origins allowed to call the server (S-28; a request with any other `Origin` gets 403, one
+   * without `Origin` passes). Default: bound to loopback, any loopback origin and the resource's;
+   * otherwise the resource's origin only.
+   */
+  readonly allowedOrigins?: readonly string[];
   /** Scopes every MCP request needs (and the 401 challenge asks for). Default `['mcp:tools']`. */
   readonly scopes?: readonly string[];
   /** The extra scope of the `admin_report` tool (a per-tool scope, so clients step up). Default `mcp:admin`. */

@@ -12,6 +12,7 @@ import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import type { ExampleServerOptions } from './options.js';
+import { allowedOrigins, originValidation } from './origin-validation.js';
 import { createMcpServer, type UpstreamTool } from './tools.js';
 import { startUpstreamApi, UPSTREAM_SCOPE, type UpstreamApi } from './upstream-api.js';
 
@@ -39,7 +40,7 @@ export interface ExampleServer {
 }
 
 /**
- * Starts the example: Host check (loopback binds) → helmet → cors → protected-resource metadata → `bearerAuth` on `/mcp` → the MCP
+ * Starts the example: Host check (loopback binds) → Origin check → helmet → cors → protected-resource metadata → `bearerAuth` on `/mcp` → the MCP
  * SDK's Streamable HTTP transport (stateless: a fresh `McpServer` per request, so no session can stand
  * in for authentication, B-08).
  */
@@ -63,6 +64,7 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
   let dev: DevAuthorizationServer | undefined;
   let upstreamApi: UpstreamApi | undefined;
   try {
+    const isAllowedOrigin = allowedOrigins(options.allowedOrigins, isLoopbackHost(host), resource);
     let introspectionClient = options.introspectionClient;
     let upstreamClient = options.upstream?.client;
     if (options.issuer === undefined) {
@@ -152,9 +154,12 @@ export async function startExampleServer(options: ExampleServerOptions = {}): Pr
     // loopback address answers only requests addressed to a loopback name or to its resource's host
     // (a reverse proxy in front), as the MCP SDK's createMcpExpressApp does; anything else gets 403.
     if (isLoopbackHost(host)) app.use(hostHeaderValidation([...new Set(['localhost', '127.0.0.1', '[::1]', new URL(resource).hostname])]));
+    // And a browser page may call only from an allowed origin (S-28): anything else gets 403 here.
+    app.use(originValidation(isAllowedOrigin));
     app.use(helmet());
-    // Bearer tokens, no cookies: any origin may call, and browsers must be able to read the challenge.
-    app.use(cors({ exposedHeaders: ['WWW-Authenticate', 'Mcp-Session-Id'], maxAge: 600 }));
+    // Only allowed origins get this far: each is answered with its own origin, and browsers must be
+    // able to read the challenge.
+    app.use(cors({ origin: true, exposedHeaders: ['WWW-Authenticate', 'Mcp-Session-Id'], maxAge: 600 }));
     app.use(protectedResourceMetadata(mcp));
     app.use(express.json({ limit: '4mb' }));
     const auth = bearerAuth({ verifier, resource: mcp, requiredScopes: scopes, operationScopes: { 'tools/call': { admin_report: [adminScope] } } });
