@@ -7,8 +7,10 @@
  * dozen objects that outlive the young generation and, in a full cache, evict another, so major
  * collections keep marking the cache (about 140 k instructions of a 1.7 M-instruction miss,
  * bench/README.md). The doorkeeper remembers, in a bitset and without any per-token object, the
- * token hashes verified once; a result is filed only when its token is verified again.
+ * tags (cache-presence.ts) of the tokens verified once; a result is filed only when its token is
+ * verified again. Two tokens with the same bits only mean one is filed on its first verification.
  */
+import { secondProbe } from './cache-presence.js';
 
 /** Bits per key the doorkeeper expects: with two probes, about 5 % false "seen" just before a reset. */
 const BITS_PER_KEY = 8;
@@ -34,10 +36,10 @@ export class Doorkeeper {
     this.#mask = size - 1;
   }
 
-  /** Whether `hash` (a `tokenHash()` of lru-cache.ts: 32 bytes as latin1) was recorded since the last reset; records it if not. */
-  seenBefore(hash: string): boolean {
-    const a = probe(hash, 0) & this.#mask;
-    const b = probe(hash, 4) & this.#mask;
+  /** Whether `tag` (a token's tag, cache-presence.ts) was recorded since the last reset; records it if not. */
+  seenBefore(tag: number): boolean {
+    const a = tag & this.#mask;
+    const b = secondProbe(tag) & this.#mask;
     const words = this.#words;
     if ((words[a >>> 5]! & (1 << (a & 31))) !== 0 && (words[b >>> 5]! & (1 << (b & 31))) !== 0) return true;
     words[a >>> 5]! |= 1 << (a & 31);
@@ -50,7 +52,3 @@ export class Doorkeeper {
   }
 }
 
-/** 32 bits of the digest from four of its bytes (a SHA-256 is uniform: no further mixing needed). */
-function probe(hash: string, at: number): number {
-  return hash.charCodeAt(at) | (hash.charCodeAt(at + 1) << 8) | (hash.charCodeAt(at + 2) << 16) | (hash.charCodeAt(at + 3) << 24);
-}

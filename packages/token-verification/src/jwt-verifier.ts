@@ -17,6 +17,7 @@ import {
 } from './configuration.js';
 import { checkPhase } from './check-phase.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
+import { CachePresence, tokenTagger } from './cache-presence.js';
 import { Doorkeeper } from './doorkeeper.js';
 import { fastJwtVerifier, type FastDeferred } from './fast-jwt-verify.js';
 import { keyFingerprint } from './key-fingerprint.js';
@@ -274,7 +275,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     }
     assertNotSenderConstrained(payload, acceptSenderConstrained);
     const info = freezeAuthInfo(verifiedInfo(payload, matchAudience(payload['aud'], audiences)!, readScopes));
-    return { info, fingerprint, confirmedIn: undefined };
+    return { info, fingerprint, confirmedIn: undefined, tag: 0 };
   };
 
   /**
@@ -304,11 +305,22 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   // A result is filed when its token is verified the second time: a one-off token is never filed
   // (see doorkeeper.ts), a token in repeated use is answered from the cache from its third use on.
   const doorkeeper = cache && new Doorkeeper(cache.maxEntries);
-  const remember = (hash: string, result: CachedVerification): void => {
-    if (doorkeeper!.seenBefore(hash)) cache!.setUntil(hash, result, result.info.expiresAt, now(), maxTtl);
+  // Which tokens the cache may hold (see cache-presence.ts): a token it cannot hold is not hashed.
+  const presence = cache && new CachePresence(cache.maxEntries);
+  const tagOf = tokenTagger();
+  const filedTags = function* () {
+    for (const filed of cache!.values()) yield filed.tag;
+  };
+  const remember = (token: string, tag: number, hash: string | undefined, result: CachedVerification): void => {
+    if (!doorkeeper!.seenBefore(tag)) return;
+    presence!.add(tag, filedTags); // before the result is filed: "absent" is never wrong
+    result.tag = tag;
+    cache!.setUntil(hash ?? tokenHash(token), result, result.info.expiresAt, now(), maxTtl);
   };
 
-  const flight = new SingleFlight<CachedVerification>();
+  // Keyed by the token's tag, so that a miss needs no hash; shared only by calls with the identical
+  // token, which it holds while its verification runs (as `missed` below does for a turn).
+  const flight = new SingleFlight<CachedVerification, number>();
 
   /** The cheap refusals, before any hashing or lookup. */
   const refuseOnSight = (token: string): void => {
@@ -332,10 +344,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   };
 
   // What the answer from memory learnt of a token it could not settle, for the verification its
-  // caller starts at once: the hash (one SHA-256 per miss, not two: a native call that costs several
-  // µs on a loaded server) and a cached result waiting on a re-read of the key set. Held until the
-  // next call of the verifier or the end of this turn, whichever comes first: it holds the raw token
-  // (S-22), and a caller may never go on to verify (bearer-auth refuses a malformed one instead).
+  // caller starts at once: its tag, its hash if the cache may hold it (at most one SHA-256 per miss,
+  // none for a token never filed: a native call that costs several µs on a loaded server) and a
+  // cached result waiting on a re-read of the key set. Held until the next call of the verifier or
+  // the end of this turn, whichever comes first: it holds the raw token (S-22), and a caller may
+  // never go on to verify (bearer-auth refuses a malformed one instead).
   let missed: Unsettled | undefined;
   const forget = (): void => {
     missed = undefined;
@@ -345,11 +358,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   const answerNow = (token: string): AuthInfo | undefined => {
     missed = undefined;
     refuseOnSight(token);
-    const hash = cache === undefined ? undefined : tokenHash(token);
+    const tag = cache === undefined ? 0 : tagOf(token);
+    const hash = cache !== undefined && presence!.mayHold(tag) ? tokenHash(token) : undefined;
     const hit = hash === undefined ? undefined : cache!.get(hash, now());
     const known = hit === undefined ? false : stillKnown(hit);
     if (known === true) return withTokenFromOwnResult(hit!.info, token);
-    missed = { token, hash, hit, known };
+    missed = { token, tag, hash, hit, known };
     SETTLED.then(forget);
     return undefined;
   };
@@ -362,17 +376,21 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       unsettled = missed!;
     }
     missed = undefined;
-    const { hash, hit } = unsettled;
+    const { tag, hash, hit } = unsettled;
     // A hit whose key set was due for a re-read: it stands if its key is still there, as jose waits too.
     if (hit !== undefined && (await unsettled.known)) return withTokenFromOwnResult(hit.info, token);
-    if (hash === undefined) return withTokenFromOwnResult((await abortable(verifyMiss(token), context?.signal)).info, token);
+    if (cache === undefined) return withTokenFromOwnResult((await abortable(verifyMiss(token), context?.signal)).info, token);
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
-      flight.run(hash, async () => {
-        const result = await verifyMiss(token);
-        remember(hash, result);
-        return result;
-      }),
+      flight.run(
+        tag,
+        async () => {
+          const result = await verifyMiss(token);
+          remember(token, tag, hash, result);
+          return result;
+        },
+        token,
+      ),
       context?.signal,
     );
     return withTokenFromOwnResult(verified.info, token);
@@ -385,6 +403,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
 /** A token the answer from memory could not settle, and what it learnt of it (see `missed`). */
 interface Unsettled {
   readonly token: string;
+  /** Its tag (cache-presence.ts); 0 without a cache. */
+  readonly tag: number;
+  /** Its SHA-256, when the cache may hold it (otherwise not computed). */
   readonly hash: string | undefined;
   readonly hit: CachedVerification | undefined;
   /** For a hit: whether its key is still in the key set (`false`, or a re-read under way). */
@@ -406,6 +427,8 @@ interface CachedVerification {
   readonly fingerprint: string | undefined;
   /** The key-set version (see KeySet.version) in which `fingerprint` was last found. */
   confirmedIn: unknown;
+  /** The token's tag (cache-presence.ts), set when filed: the presence filter is rebuilt from these. */
+  tag: number;
 }
 
 /** Exactly three dot-separated parts: the least a compact JWS is (RFC 7515 §7.1). */

@@ -136,6 +136,11 @@ export class ExpiringLru<V> {
     return this.#entries.size;
   }
 
+  /** Every value held, expired ones not yet dropped included. */
+  *values(): IterableIterator<V> {
+    for (const node of this.#entries.values()) yield node.value;
+  }
+
   #drop(node: CacheNode<V>): void {
     (node.inMain ? this.#main : this.#small).remove(node);
     this.#entries.delete(node.key);

@@ -2,11 +2,15 @@
  * Internal: concurrent calls with the same key share one in-flight promise (single-flight), so a
  * burst of requests with one uncached token makes one upstream request.
  */
-export class SingleFlight<V> {
-  readonly #pending = new Map<string, Promise<V>>();
-  run(key: string, work: () => Promise<V>): Promise<V> {
+export class SingleFlight<V, K = string> {
+  readonly #pending = new Map<K, { readonly promise: Promise<V>; readonly subject: unknown }>();
+  /**
+   * `subject`: what two calls must have identical to share (the token, when the key is only a short
+   * tag of it); a call whose key is held for another subject runs on its own.
+   */
+  run(key: K, work: () => Promise<V>, subject?: unknown): Promise<V> {
     const existing = this.#pending.get(key);
-    if (existing) return existing;
+    if (existing) return existing.subject === subject ? existing.promise : work();
     // then(ok, fail) rather than finally(): one reaction instead of finally's three.
     const promise = work().then(
       (value) => {
@@ -18,7 +22,7 @@ export class SingleFlight<V> {
         throw error;
       },
     );
-    this.#pending.set(key, promise);
+    this.#pending.set(key, { promise, subject });
     return promise;
   }
 }

@@ -166,6 +166,23 @@ describe('createJwtVerifier: the verified-token cache', () => {
     expect(() => createJwtVerifier({ ...base, cache: 'yes' as never })).toThrow(/"cache"/);
   });
 
+  it('answers every token it holds from memory, through evictions and rebuilds of its presence filter (a never-seen token is not hashed)', async () => {
+    const key = await createTestKey('ES256');
+    const capacity = 50;
+    const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] }, cache: { maxEntries: capacity } });
+    const tokens = await Promise.all(Array.from({ length: 3 * capacity }, (_, i) => mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: `u${i}` })));
+    for (const token of tokens) {
+      await verify(token);
+      await verify(token); // filed on its second verification (evicting another once full)
+    }
+    // Full, and nothing expires: exactly `capacity` of them are held, and each one held must be
+    // answered from memory; a filter that lost one would answer fewer.
+    const answered = tokens.filter((token) => verify[answerFromMemory]!(token) !== undefined);
+    expect(answered).toHaveLength(capacity);
+    // And one never filed is not.
+    expect(verify[answerFromMemory]!(await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'new' }))).toBeUndefined();
+  });
+
   it('refuses what is not three dot-separated parts before any key work', async () => {
     const jwks = await startJwksServer([]);
     try {
