@@ -15,9 +15,9 @@ import {
   positiveNumber,
   type CurrentDate,
 } from './configuration.js';
+import { CachePresence, tokenTagger } from './cache-presence.js';
 import { checkPhase } from './check-phase.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
-import { CachePresence, tokenTagger } from './cache-presence.js';
 import { Doorkeeper } from './doorkeeper.js';
 import { fastJwtVerifier, type FastDeferred } from './fast-jwt-verify.js';
 import { keyFingerprint } from './key-fingerprint.js';
