@@ -19,7 +19,11 @@ const BITS_PER_ENTRY = 16;
 /** At most 1 MiB of bits, however large the cache. */
 const MAX_BITS = 2 ** 23;
 
-/** A verifier's tag function: seeded, so that no one outside the process can aim at its bits. */
+/**
+ * A verifier's tag function, seeded so that tags cannot be computed ahead of the process. Anyone
+ * who knows a token's last characters can still make other strings with its tag; that costs only
+ * speed (they are hashed, and do not share its verification: see SingleFlight's `subject`).
+ */
 export function tokenTagger(): (token: string) => number {
   const seed = randomInt(2 ** 32 - 1) | 0;
   return (token) => {
@@ -48,6 +52,7 @@ export class CachePresence {
   /** Tags added since the last rebuild; at `#capacity` the filter is rebuilt from the cache. */
   #added = 0;
   readonly #capacity: number;
+  readonly #keep = (tag: number): void => this.#set(tag);
 
   /** `capacity`: the cache's `maxEntries`. */
   constructor(capacity: number) {
@@ -67,14 +72,16 @@ export class CachePresence {
 
   /**
    * Adds a tag, before its token's result is filed. Evicted tokens leave their bits behind, so after
-   * `capacity` additions the filter starts afresh from `filed()`, the tags of every token still in
-   * the cache (amortised: one pass over the cache per `capacity` additions).
+   * `capacity` additions the filter starts afresh and `refill` hands it the tag of every token still
+   * in the cache (one pass over the cache per `capacity` additions: about 10 k entries by default; a
+   * cache of more than 500 k entries outgrows the 1 MiB of bits, and the filter then says "present"
+   * more often, which only costs the hash).
    */
-  add(tag: number, filed: () => Iterable<number>): void {
+  add(tag: number, refill: (keep: (tag: number) => void) => void): void {
     if (++this.#added > this.#capacity) {
       this.#words.fill(0);
       this.#added = 0;
-      for (const kept of filed()) this.#set(kept);
+      refill(this.#keep);
     }
     this.#set(tag);
   }

@@ -308,12 +308,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   // Which tokens the cache may hold (see cache-presence.ts): a token it cannot hold is not hashed.
   const presence = cache && new CachePresence(cache.maxEntries);
   const tagOf = tokenTagger();
-  const filedTags = function* () {
-    for (const filed of cache!.values()) yield filed.tag;
-  };
+  const refill = (keep: (tag: number) => void): void => cache!.forEachValue((filed) => keep(filed.tag));
   const remember = (token: string, tag: number, hash: string | undefined, result: CachedVerification): void => {
     if (!doorkeeper!.seenBefore(tag)) return;
-    presence!.add(tag, filedTags); // before the result is filed: "absent" is never wrong
+    presence!.add(tag, refill); // before the result is filed: "absent" is never wrong
     result.tag = tag;
     cache!.setUntil(hash ?? tokenHash(token), result, result.info.expiresAt, now(), maxTtl);
   };

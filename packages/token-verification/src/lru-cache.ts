@@ -136,9 +136,9 @@ export class ExpiringLru<V> {
     return this.#entries.size;
   }
 
-  /** Every value held, expired ones not yet dropped included. */
-  *values(): IterableIterator<V> {
-    for (const node of this.#entries.values()) yield node.value;
+  /** Calls `fn` with every value held, expired ones not yet dropped included. */
+  forEachValue(fn: (value: V) => void): void {
+    for (const node of this.#entries.values()) fn(node.value);
   }
 
   #drop(node: CacheNode<V>): void {

@@ -1,6 +1,7 @@
 /**
- * Internal: concurrent calls with the same key share one in-flight promise (single-flight), so a
- * burst of requests with one uncached token makes one upstream request.
+ * Internal: concurrent calls with the same key (and the same subject, when one is given) share one
+ * in-flight promise (single-flight), so a burst of requests with one uncached token makes one
+ * upstream request.
  */
 export class SingleFlight<V, K = string> {
   readonly #pending = new Map<K, { readonly promise: Promise<V>; readonly subject: unknown }>();

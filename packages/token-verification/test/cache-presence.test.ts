@@ -15,7 +15,7 @@ describe('CachePresence (which tokens the JWT cache may hold)', () => {
     const filed: number[] = [];
     for (let i = 0; i < 2_000; i++) {
       const tag = tagOf(someToken());
-      presence.add(tag, () => filed);
+      presence.add(tag, (keep) => filed.forEach(keep));
       filed.push(tag);
       if (filed.length > capacity) filed.splice(randomInt(filed.length), 1); // evicted anywhere
       if (i % 97 === 0) for (const kept of filed) expect(presence.mayHold(kept)).toBe(true);
@@ -30,7 +30,7 @@ describe('CachePresence (which tokens the JWT cache may hold)', () => {
     // 2 × capacity additions: the filter holds the tags of one rebuild plus `capacity` more.
     for (let i = 0; i < 2 * capacity; i++) {
       const tag = tagOf(someToken());
-      presence.add(tag, () => filed.slice(-capacity));
+      presence.add(tag, (keep) => filed.slice(-capacity).forEach(keep));
       filed.push(tag);
     }
     let present = 0;

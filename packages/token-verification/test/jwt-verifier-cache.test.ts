@@ -166,7 +166,36 @@ describe('createJwtVerifier: the verified-token cache', () => {
     expect(() => createJwtVerifier({ ...base, cache: 'yes' as never })).toThrow(/"cache"/);
   });
 
-  it('answers every token it holds from memory, through evictions and rebuilds of its presence filter (a never-seen token is not hashed)', async () => {
+  it('S-10 S-14 a forged token with a cached token\'s tag (same length, same signature end) never shares its verification or its cached result', async () => {
+    const key = await createTestKey('ES256');
+    const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] } });
+    const genuine = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'alice' });
+    // Another payload of the same length under the genuine signature: the tag (length and last 16
+    // characters, whatever the seed) is the genuine token's.
+    const [header, payload, signature] = genuine.split('.') as [string, string, string];
+    const claims = Buffer.from(payload, 'base64url').toString().replace('"sub":"alice"', '"sub":"admin"');
+    const forged = `${header}.${Buffer.from(claims).toString('base64url')}.${signature}`;
+    expect(forged).toHaveLength(genuine.length);
+    expect(forged).not.toBe(genuine);
+
+    // Concurrent first uses, in both orders: one single flight per tag, but never shared between the two.
+    for (const order of [[genuine, forged], [forged, genuine]]) {
+      const outcomes = await Promise.allSettled(order.map((token) => verify(token)));
+      const byToken = new Map(order.map((token, i) => [token, outcomes[i]!]));
+      expect(byToken.get(genuine)).toMatchObject({ status: 'fulfilled', value: { subject: 'alice' } });
+      expect(byToken.get(forged)).toMatchObject({ status: 'rejected', reason: expect.any(InvalidTokenError) });
+    }
+    // The genuine token is filed now (verified twice): the forged one still gets no answer from memory,
+    // and is refused when verified, alone or next to a hit.
+    expect(verify[answerFromMemory]!(genuine)).toMatchObject({ subject: 'alice' });
+    expect(verify[answerFromMemory]!(forged)).toBeUndefined();
+    await rejection(verify(forged), InvalidTokenError, { status: 401 });
+    const [hit, refused] = await Promise.allSettled([verify(genuine), verify(forged)]);
+    expect(hit).toMatchObject({ status: 'fulfilled', value: { subject: 'alice', token: genuine } });
+    expect(refused).toMatchObject({ status: 'rejected', reason: expect.any(InvalidTokenError) });
+  });
+
+  it('answers every token it holds from memory, through evictions and rebuilds of its presence filter', async () => {
     const key = await createTestKey('ES256');
     const capacity = 50;
     const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] }, cache: { maxEntries: capacity } });
