@@ -141,5 +141,6 @@ describe('S-28 the example server with its own list of allowed origins', () => {
     await expect(startExampleServer({ port: 0, allowedOrigins: ['ftp://app.example.com'] })).rejects.toThrow(/not http\(s\)/);
     expect(optionsFromEnv({ MCP_ALLOWED_ORIGINS: 'https://a.example, http://localhost:6274' }).allowedOrigins).toEqual(['https://a.example', 'http://localhost:6274']);
     expect(optionsFromEnv({}).allowedOrigins).toBeUndefined();
+    expect(optionsFromEnv({ MCP_ALLOWED_ORIGINS: '' }).allowedOrigins).toBeUndefined(); // empty, as unset (like the other variables)
   });
 });

@@ -45,7 +45,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): ExampleServerOptions {
     ...(env['AUTH_ISSUER'] && { issuer: env['AUTH_ISSUER'] }),
     ...(env['MCP_RESOURCE'] && { resource: env['MCP_RESOURCE'] }),
     ...(scopes?.length && { scopes }),
-    ...(origins && { allowedOrigins: origins }),
+    ...(origins?.length && { allowedOrigins: origins }),
     ...(env['MCP_ADMIN_SCOPE'] && { adminScope: env['MCP_ADMIN_SCOPE'] }),
     tokenFormat: format,
     ...(id !== undefined && secret !== undefined && { introspectionClient: { clientId: id, clientSecret: secret } }),
