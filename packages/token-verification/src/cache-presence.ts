@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 const TAIL = 16;
 /** Bits per filed token: with two probes about 1.4 % false "present", 4.9 % just before a rebuild. */
 const BITS_PER_ENTRY = 16;
-/** At most 1 MiB of bits, however large the cache. */
+/** At most 1 MiB of bits per bitset, however large the cache. */
 const MAX_BITS = 2 ** 23;
 
 /**
@@ -33,11 +33,6 @@ export function tokenTagger(): (token: string) => number {
   };
 }
 
-/** The second probe of a tag: the same bits mixed again (double hashing from one 32-bit value). */
-export function secondProbe(tag: number): number {
-  return mix(tag ^ 0x9e3779b9);
-}
-
 /** MurmurHash3's 32-bit finaliser: every input bit moves every output bit. */
 function mix(value: number): number {
   let h = value;
@@ -46,28 +41,56 @@ function mix(value: number): number {
   return h ^ (h >>> 16);
 }
 
-export class CachePresence {
+/**
+ * A Bloom bitset over tags, shared by this filter and the doorkeeper: two probes per tag (the tag
+ * and the tag mixed again), sized for `entries` at `bitsPerEntry`, at most `MAX_BITS`.
+ */
+export class TagBits {
   readonly #words: Uint32Array;
   readonly #mask: number;
-  /** Tags added since the last rebuild; at `#capacity` the filter is rebuilt from the cache. */
-  #added = 0;
-  readonly #capacity: number;
-  readonly #keep = (tag: number): void => this.#set(tag);
 
-  /** `capacity`: the cache's `maxEntries`. */
-  constructor(capacity: number) {
-    this.#capacity = Math.max(1, Math.floor(capacity));
+  constructor(entries: number, bitsPerEntry: number) {
     let size = 1024;
-    while (size < this.#capacity * BITS_PER_ENTRY && size < MAX_BITS) size *= 2;
+    while (size < entries * bitsPerEntry && size < MAX_BITS) size *= 2;
     this.#words = new Uint32Array(size / 32);
     this.#mask = size - 1;
   }
 
+  /** False only when the tag was never added since the last `clear`. */
+  has(tag: number): boolean {
+    const a = tag & this.#mask;
+    const b = mix(tag ^ 0x9e3779b9) & this.#mask;
+    return (this.#words[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.#words[b >>> 5]! & (1 << (b & 31))) !== 0;
+  }
+
+  add(tag: number): void {
+    const a = tag & this.#mask;
+    const b = mix(tag ^ 0x9e3779b9) & this.#mask;
+    this.#words[a >>> 5]! |= 1 << (a & 31);
+    this.#words[b >>> 5]! |= 1 << (b & 31);
+  }
+
+  clear(): void {
+    this.#words.fill(0);
+  }
+}
+
+export class CachePresence {
+  readonly #bits: TagBits;
+  /** Tags added since the last rebuild; at `#capacity` the filter is rebuilt from the cache. */
+  #added = 0;
+  readonly #capacity: number;
+  readonly #keep = (tag: number): void => this.#bits.add(tag);
+
+  /** `capacity`: the cache's `maxEntries`. */
+  constructor(capacity: number) {
+    this.#capacity = Math.max(1, Math.floor(capacity));
+    this.#bits = new TagBits(this.#capacity, BITS_PER_ENTRY);
+  }
+
   /** False only when no filed token has this tag. */
   mayHold(tag: number): boolean {
-    const a = tag & this.#mask;
-    const b = secondProbe(tag) & this.#mask;
-    return (this.#words[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.#words[b >>> 5]! & (1 << (b & 31))) !== 0;
+    return this.#bits.has(tag);
   }
 
   /**
@@ -79,17 +102,10 @@ export class CachePresence {
    */
   add(tag: number, refill: (keep: (tag: number) => void) => void): void {
     if (++this.#added > this.#capacity) {
-      this.#words.fill(0);
+      this.#bits.clear();
       this.#added = 0;
       refill(this.#keep);
     }
-    this.#set(tag);
-  }
-
-  #set(tag: number): void {
-    const a = tag & this.#mask;
-    const b = secondProbe(tag) & this.#mask;
-    this.#words[a >>> 5]! |= 1 << (a & 31);
-    this.#words[b >>> 5]! |= 1 << (b & 31);
+    this.#bits.add(tag);
   }
 }

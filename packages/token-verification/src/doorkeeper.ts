@@ -10,45 +10,37 @@
  * tags (cache-presence.ts) of the tokens verified once; a result is filed only when its token is
  * verified again. Two tokens with the same bits only mean one is filed on its first verification.
  */
-import { secondProbe } from './cache-presence.js';
+import { TagBits } from './cache-presence.js';
 
 /** Bits per key the doorkeeper expects: with two probes, about 5 % false "seen" just before a reset. */
 const BITS_PER_KEY = 8;
 /**
- * At most 1 MiB of bits, allocated with the verifier: a larger cache gets a doorkeeper that starts
- * afresh every 2^20 keys (a token used twice within that many new ones is still filed).
+ * At most 2^20 keys per window, 1 MiB of bits allocated with the verifier: a larger cache gets a
+ * doorkeeper that starts afresh every 2^20 keys (a token used twice within that many new ones is
+ * still filed).
  */
-const MAX_BITS = 2 ** 23;
+const MAX_WINDOW = 2 ** 20;
 
 export class Doorkeeper {
-  readonly #words: Uint32Array;
-  readonly #mask: number;
+  readonly #bits: TagBits;
   /** Keys recorded before the bitset is cleared, so that it never fills up (TinyLFU's reset). */
   readonly #window: number;
   #recorded = 0;
 
   /** `window`: how many keys it records before it starts afresh (the cache's capacity; at least 64, at most 2^20). */
   constructor(window: number) {
-    this.#window = Math.min(MAX_BITS / BITS_PER_KEY, Math.max(64, Math.floor(window)));
-    let size = 1024;
-    while (size < this.#window * BITS_PER_KEY) size *= 2;
-    this.#words = new Uint32Array(size / 32);
-    this.#mask = size - 1;
+    this.#window = Math.min(MAX_WINDOW, Math.max(64, Math.floor(window)));
+    this.#bits = new TagBits(this.#window, BITS_PER_KEY);
   }
 
   /** Whether `tag` (a token's tag, cache-presence.ts) was recorded since the last reset; records it if not. */
   seenBefore(tag: number): boolean {
-    const a = tag & this.#mask;
-    const b = secondProbe(tag) & this.#mask;
-    const words = this.#words;
-    if ((words[a >>> 5]! & (1 << (a & 31))) !== 0 && (words[b >>> 5]! & (1 << (b & 31))) !== 0) return true;
-    words[a >>> 5]! |= 1 << (a & 31);
-    words[b >>> 5]! |= 1 << (b & 31);
+    if (this.#bits.has(tag)) return true;
+    this.#bits.add(tag);
     if (++this.#recorded >= this.#window) {
-      words.fill(0);
+      this.#bits.clear();
       this.#recorded = 0;
     }
     return false;
   }
 }
-
