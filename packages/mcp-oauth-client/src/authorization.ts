@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { clientAuthentication, oauthClient, requestOptions, type ClientCredentials } from './client-authentication.js';
 import type { AuthorizationServerMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
-import type { FetchLike } from './safe-fetch.js';
+import { isLoopbackHttpName, type FetchLike } from './safe-fetch.js';
 import type { StoredTokens } from './token-store.js';
 
 /**
@@ -46,7 +46,7 @@ export function assertPkceSupported(as: AuthorizationServerMetadata): void {
 
 /** Refuses authorization URLs that are not https (http only for loopback with the insecure option) — C-48, C-50. */
 export function assertAuthorizationUrl(url: URL, allowInsecureLoopback: boolean | undefined): void {
-  const loopbackHttp = url.protocol === 'http:' && allowInsecureLoopback === true && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  const loopbackHttp = url.protocol === 'http:' && allowInsecureLoopback === true && isLoopbackHttpName(url);
   if (url.protocol !== 'https:' && !loopbackHttp) {
     throw new McpOAuthError('invalid_url', `Refusing authorization URL with scheme ${url.protocol}; only https (or loopback http in development) is allowed`);
   }

@@ -16,7 +16,7 @@ import { McpOAuthError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RefreshLock } from './refresh-lock.js';
 import { assertClientMetadataUrl, resolveClient, type ClientMetadata, type PreRegisteredClient, type ResolvedClient } from './registration.js';
-import { createSafeFetch, type FetchLike, type HostLookup } from './safe-fetch.js';
+import { createSafeFetch, isLoopbackHttpName, type FetchLike, type HostLookup } from './safe-fetch.js';
 import { selectScopes, splitScope } from './scopes.js';
 import { createTokenLifecycle, type TokenLifecycle } from './token-lifecycle.js';
 import { createMemoryStore, tokensKey, type StoredTokens, type TokenStore } from './token-store.js';
@@ -400,7 +400,7 @@ function assertRedirectUri(value: string): void {
   } catch {
     throw new McpOAuthError('invalid_options', `redirectUri must be an absolute URL, got ${JSON.stringify(value)}`);
   }
-  if (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname))) {
+  if (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && isLoopbackHttpName(redirect))) {
     throw new McpOAuthError('invalid_options', 'redirectUri must be https or a loopback http URL (C-40)');
   }
   if (value.includes('#')) throw new McpOAuthError('invalid_options', 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');

@@ -123,6 +123,14 @@ function bareHostname(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
+/**
+ * True when the URL's host is one of the three loopback names a redirect or authorization URL may use
+ * over plain http (RFC 8252 §7.3, §8.3): narrower than {@link isLoopbackHost}, on purpose.
+ */
+export function isLoopbackHttpName(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+}
+
 /** True when the URL names a loopback host: `localhost`, `*.localhost` (RFC 6761 §6.3) or a loopback literal. */
 export function isLoopbackHost(url: URL): boolean {
   const host = bareHostname(url).toLowerCase();
