@@ -29,7 +29,7 @@ export interface TokenLifecycle {
    * server rejected `rejectedAccessToken`. One refresh at a time per key in this process (single
    * flight) and under the lock across processes; the store is re-read under the lock so a refresh
    * done meanwhile by someone else is used instead of repeating it. A refresh token is never sent
-   * twice. When the AS refuses the refresh, the tokens are deleted only if they are still the ones
+   * twice, unless the AS answered it without rotating it. When the AS refuses the refresh, the tokens are deleted only if they are still the ones
    * that failed. Returns undefined when a new authorization is needed.
    */
   ensureFresh(key: string, refresher: Refresher, rejectedAccessToken?: string): Promise<StoredTokens | undefined>;
@@ -44,7 +44,8 @@ export function createTokenLifecycle(options: TokenLifecycleOptions): TokenLifec
   const skew = options.refreshSkewMs ?? 60_000;
   const now = options.now ?? Date.now;
   const inFlight = new Map<string, Promise<StoredTokens | undefined>>();
-  // Digests of refresh tokens this process has sent: a spent token is never sent again (OAuth 2.1 §4.3.1 rotation).
+  // Digests of refresh tokens this process has sent and not seen come back: a rotated-away token,
+  // or one whose refresh ended without an answer, is never sent again (OAuth 2.1 §4.3.1 rotation).
   const spent = new Set<string>();
 
   const read = async (key: string) => {
@@ -68,6 +69,9 @@ export function createTokenLifecycle(options: TokenLifecycleOptions): TokenLifec
       spent.add(sent);
       try {
         const fresh = await refresher(latest);
+        // An AS that does not rotate (allowed for confidential clients, OAuth 2.1 §4.3.1) answered
+        // with no new refresh token: the one sent is still the one to use next time.
+        if (fresh.refreshToken === latest.refreshToken) spent.delete(sent);
         await store.set(key, { ...fresh });
         return fresh;
       } catch (error) {

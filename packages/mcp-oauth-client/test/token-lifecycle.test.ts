@@ -88,6 +88,23 @@ describe('createTokenLifecycle', () => {
     expect(sent).toEqual(['rt-1']);
   });
 
+  it('C-39 keeps using a refresh token the AS did not rotate (no new refresh_token in its answer)', async () => {
+    const store = createMemoryStore();
+    let clock = NOW;
+    const lifecycle = createTokenLifecycle({ store, now: () => clock });
+    await lifecycle.save('k', tokens(1, NOW - 1));
+    const sent: string[] = [];
+    // What token endpoint handling stores when the answer has no refresh_token: the previous one kept.
+    const notRotating = async (t: StoredTokens): Promise<StoredTokens> => {
+      sent.push(t.refreshToken!);
+      return { ...tokens(sent.length + 1, clock + 3_600_000), refreshToken: t.refreshToken! };
+    };
+    expect((await lifecycle.ensureFresh('k', notRotating))?.accessToken).toBe('at-2');
+    clock += 3_600_000;
+    expect((await lifecycle.ensureFresh('k', notRotating))?.accessToken).toBe('at-3');
+    expect(sent).toEqual(['rt-1', 'rt-1']);
+  });
+
   it('returns undefined for expired tokens without a refresh token (a new grant is needed)', async () => {
     const store = createMemoryStore();
     const lifecycle = createTokenLifecycle({ store, now: () => NOW });
