@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SpawnOptions } from 'node:child_process';
+import { connect } from 'node:net';
 import { McpOAuthError } from '../src/errors.js';
 import { createLoopbackAuthorizationHandler, openBrowser, startLoopbackRedirectServer, type SpawnFunction } from '../src/loopback-redirect.js';
 
@@ -24,6 +25,23 @@ describe('startLoopbackRedirectServer (RFC 8252 §7.3)', () => {
     expect(callback.searchParams.get('code')).toBe('abc');
     await server.close();
     await expect(fetch(`${server.redirectUri}?code=again`)).rejects.toThrow();
+  });
+
+  it('RFC 8252 §8.3 (any local process can connect): answers 400 to a request target that is not a URL and keeps waiting for the callback', async () => {
+    const server = await startLoopbackRedirectServer();
+    const { port } = new URL(server.redirectUri);
+    // Any local process can send this; `new URL('http://[', base)` throws.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${server.redirectUri}?code=abc&state=xyz`)).status).toBe(200);
+    expect((await server.waitForCallback()).searchParams.get('code')).toBe('abc');
+    await server.close();
   });
 
   it('two servers at once get different ports', async () => {
