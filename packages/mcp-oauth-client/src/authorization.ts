@@ -100,16 +100,22 @@ export async function buildAuthorizationRequest(input: AuthorizationRequestInput
 export function validateAuthorizationResponse(as: AuthorizationServerMetadata, pending: PendingAuthorization, callback: URL | URLSearchParams): URLSearchParams {
   if (as.issuer !== pending.issuer) throw new McpOAuthError('iss_mismatch', 'The callback belongs to an authorization started with another authorization server');
   const params = callback instanceof URL ? callback.searchParams : callback;
+  // RFC 9207 §2.4: an `iss` that is present is compared, whatever the AS advertises. oauth4webapi
+  // skips an empty one when the AS does not advertise the parameter.
+  if (params.has('iss') && params.get('iss') !== as.issuer) {
+    throw new McpOAuthError('iss_mismatch', 'Authorization response failed the RFC 9207 issuer check (its "iss" is not the issuer)');
+  }
   try {
     return oauth.validateAuthResponse(as, { client_id: pending.clientId }, params, pending.state);
   } catch (error) {
+    // oauth4webapi's errors carry the callback's parameters, `code` included: never kept as a cause.
     if (error instanceof oauth.AuthorizationResponseError) {
-      throw new McpOAuthError('authorization_denied', `The authorization server answered ${error.error}`, { cause: error, oauthError: error.error });
+      throw new McpOAuthError('authorization_denied', `The authorization server answered ${error.error}`, { cause: scrubbed(error), oauthError: error.error });
     }
     const message = error instanceof Error ? error.message : '';
-    if (message.includes('"iss"')) throw new McpOAuthError('iss_mismatch', `Authorization response failed the RFC 9207 issuer check (${message})`, { cause: error });
-    if (message.includes('"state"')) throw new McpOAuthError('state_mismatch', `Authorization response failed the state check (${message})`, { cause: error });
-    throw new McpOAuthError('invalid_url', `Invalid authorization response (${message})`, { cause: error });
+    if (message.includes('"iss"')) throw new McpOAuthError('iss_mismatch', `Authorization response failed the RFC 9207 issuer check (${message})`, { cause: scrubbed(error) });
+    if (message.includes('"state"')) throw new McpOAuthError('state_mismatch', `Authorization response failed the state check (${message})`, { cause: scrubbed(error) });
+    throw new McpOAuthError('invalid_url', `Invalid authorization response (${message})`, { cause: scrubbed(error) });
   }
 }
 
@@ -169,7 +175,7 @@ export function tokenError(code: 'token_request_failed' | 'refresh_failed', what
   return new McpOAuthError(code, `${what} failed: ${error instanceof Error ? error.message : 'unknown error'}`, { cause: scrubbed(error) });
 }
 
-/** An error's name, message and code, without its `cause` (which may hold a token response). */
+/** An error's name, message and code, without its `cause` (which may hold a token response) or other fields (a callback's parameters). */
 function scrubbed(error: unknown): Error | undefined {
   if (!(error instanceof Error)) return undefined;
   const copy = new Error(error.message);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { inspect } from 'node:util';
 import { assertAuthorizationUrl, buildAuthorizationRequest, validateAuthorizationResponse, type PendingAuthorization } from '../src/authorization.js';
 import type { AuthorizationServerMetadata } from '../src/discovery.js';
 import { McpOAuthError } from '../src/errors.js';
@@ -67,6 +68,8 @@ describe('validateAuthorizationResponse: RFC 9207 four-row rule, then state, the
     ['C-33 conf:auth/iss-normalized: trailing slash is not normalized', true, { iss: `${ISSUER}/` }, 'iss_mismatch'],
     ['C-33 upper-case host is not normalized', true, { iss: 'https://AS.example.com' }, 'iss_mismatch'],
     ['C-33 default port is not normalized', true, { iss: 'https://as.example.com:443' }, 'iss_mismatch'],
+    ['C-32 not advertised, present and empty → rejected (present is compared)', false, { iss: '' }, 'iss_mismatch'],
+    ['C-32 advertised, present and empty → rejected', true, { iss: '' }, 'iss_mismatch'],
   ])('%s', async (_title, advertised, params, expected) => {
     const as = meta({ authorization_response_iss_parameter_supported: advertised });
     const pending = await pendingFor(as);
@@ -107,6 +110,23 @@ describe('validateAuthorizationResponse: RFC 9207 four-row rule, then state, the
     }
     expect(caught?.code).toBe('authorization_denied');
     expect(caught?.oauthError).toBe('access_denied');
+  });
+
+  it.each([
+    ['state', (state: string) => ({ state: `${state}x` })],
+    ['issuer', (state: string) => ({ state, iss: 'https://evil.example.com' })],
+    ['parameters', (state: string) => ({ state, response: 'jarm-not-expected' })],
+  ])('S-22 C-38 a callback refused for its %s keeps its code out of the error, cause included', async (_title, params) => {
+    const as = meta();
+    const pending = await pendingFor(as);
+    let caught: unknown;
+    try {
+      validateAuthorizationResponse(as, pending, callback({ code: 'SECRET-CODE-123', ...params(pending.state) }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(McpOAuthError);
+    expect(inspect(caught, { depth: 10, showHidden: true })).not.toContain('SECRET-CODE-123');
   });
 
   it('returns the code parameters when everything checks out', async () => {
