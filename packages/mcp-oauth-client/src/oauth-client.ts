@@ -281,7 +281,7 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   }
 
   async function completeAuthorization(callbackUrl: string | URL): Promise<StoredTokens> {
-    const callback = new URL(callbackUrl);
+    const callback = parseCallback(callbackUrl);
     const state = callback.searchParams.get('state');
     const record = state === null ? undefined : pendings.get(state);
     if (!record || now() - record.pending.createdAt > pendingTtlMs) {
@@ -292,6 +292,11 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
     const ctx = await context(record.serverUrl);
     if (ctx.discovery.authorizationServer.issuer !== record.pending.issuer || ctx.client.clientId !== record.pending.clientId) {
       throw new McpOAuthError('iss_mismatch', 'The authorization server changed while the authorization was pending');
+    }
+    // The code is exchanged for the resource it was requested for, or not at all (RFC 8707 §2, C-25):
+    // a metadata re-read in between may have named another one.
+    if (ctx.discovery.resource !== record.pending.resource) {
+      throw new McpOAuthError('resource_mismatch', `The protected resource changed while the authorization was pending (${record.pending.resource} → ${ctx.discovery.resource})`);
     }
     const params = validateAuthorizationResponse(ctx.discovery.authorizationServer, record.pending, callback);
     const tokens = await exchangeAuthorizationCode(tokenContext(ctx), record.pending, params);
@@ -404,4 +409,13 @@ function assertRedirectUri(value: string): void {
     throw new McpOAuthError('invalid_options', 'redirectUri must be https or a loopback http URL (C-40)');
   }
   if (value.includes('#')) throw new McpOAuthError('invalid_options', 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
+}
+
+/** The callback URL an authorization handler handed back: an absolute URL, else `invalid_url`. */
+function parseCallback(value: string | URL): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new McpOAuthError('invalid_url', 'The authorization callback is not an absolute URL');
+  }
 }

@@ -54,4 +54,26 @@ describe('oauth-client', () => {
     await client.handleChallenge(`${MCP}/mcp`, { scheme: 'bearer', error: 'insufficient_scope', params: {}, scopes: ['write'] }, refreshed!.accessToken);
     expect(requestedScopes[1]?.split(' ').sort()).toEqual(['read', 'write']);
   });
+
+  it('C-25 (RFC 8707 §2) a code is not exchanged when the resource changed while its authorization was pending', async () => {
+    let resource = `${MCP}/mcp`;
+    let tokenCalls = 0;
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => (tokenCalls++, tokenResponse('at-1')),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, redirectUri: 'http://127.0.0.1:8765/callback', preRegistered: [{ clientId: 'app', issuer: AS }] });
+    const { state } = await client.startAuthorization(`${MCP}/mcp`);
+    // The metadata now names the whole origin (a prefix of the server URL, so discovery accepts it).
+    resource = MCP;
+    await client.context(`${MCP}/mcp`, undefined, { refresh: true });
+    await expect(client.completeAuthorization(`http://127.0.0.1:8765/callback?code=c&state=${state}`)).rejects.toMatchObject({ code: 'resource_mismatch' });
+    expect(tokenCalls).toBe(0);
+  });
+
+  it('refuses a callback that is not an absolute URL with invalid_url', async () => {
+    const client = createOAuthClient({ redirectUri: 'http://127.0.0.1:8765/callback' });
+    await expect(client.completeAuthorization('code=c&state=s')).rejects.toMatchObject({ name: 'McpOAuthError', code: 'invalid_url' });
+  });
 });
