@@ -163,22 +163,37 @@ export function validateAuthorizationServerMetadata(issuer: string, json: unknow
   if (metadata.issuer !== issuer) {
     throw new McpOAuthError('issuer_mismatch', `Authorization server metadata names issuer ${String(metadata.issuer)}, expected exactly ${issuer}`);
   }
-  for (const field of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint'] as const) {
-    if (metadata[field] !== undefined && typeof metadata[field] !== 'string') {
-      throw new McpOAuthError('invalid_metadata', `Authorization server metadata "${field}" is not a string`);
+  // Every endpoint the client may call or open: an absolute URL, https unless the issuer itself is
+  // (loopback, development) http (C-40), and a remote AS cannot point it at this machine.
+  const issuerUrl = URL.parse(issuer);
+  for (const field of ENDPOINT_FIELDS) {
+    const value = (metadata as Record<string, unknown>)[field];
+    if (value === undefined) continue;
+    const endpoint = typeof value === 'string' ? URL.parse(value) : null;
+    if (endpoint !== null && issuerUrl) assertNoLoopbackPivot(endpoint, issuerUrl, `the ${field}`);
+    if (endpoint === null || (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && issuerUrl?.protocol === 'http:'))) {
+      throw new McpOAuthError('invalid_metadata', `Authorization server metadata "${field}" is not an absolute ${issuerUrl?.protocol === 'http:' ? 'http(s)' : 'https'} URL`);
     }
   }
-  // Every endpoint the client may call or open: a remote AS cannot point it at this machine.
-  const issuerUrl = URL.parse(issuer);
-  if (issuerUrl) {
-    for (const field of ENDPOINT_FIELDS) {
-      const value = (metadata as Record<string, unknown>)[field];
-      const endpoint = typeof value === 'string' ? URL.parse(value) : null;
-      if (endpoint) assertNoLoopbackPivot(endpoint, issuerUrl, `the ${field}`);
+  // The lists the client reads: arrays of strings, or absent.
+  for (const field of LIST_FIELDS) {
+    const value = (metadata as Record<string, unknown>)[field];
+    if (value !== undefined && !(Array.isArray(value) && value.every((item) => typeof item === 'string'))) {
+      throw new McpOAuthError('invalid_metadata', `Authorization server metadata "${field}" is not an array of strings`);
     }
   }
   return metadata;
 }
+
+const LIST_FIELDS = [
+  'scopes_supported',
+  'response_types_supported',
+  'grant_types_supported',
+  'code_challenge_methods_supported',
+  'token_endpoint_auth_methods_supported',
+  'token_endpoint_auth_signing_alg_values_supported',
+  'dpop_signing_alg_values_supported',
+] as const;
 
 const ENDPOINT_FIELDS = [
   'authorization_endpoint',

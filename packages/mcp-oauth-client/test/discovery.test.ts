@@ -122,6 +122,30 @@ describe('authorization server metadata discovery (RFC 8414, OIDC Discovery)', (
     await expect(discoverAuthorizationServer('https://as.example', { fetch })).rejects.toMatchObject({ code: 'issuer_mismatch' });
     expect(requested).toHaveLength(1);
   });
+  it.each([
+    ['an http registration_endpoint under an https issuer', { registration_endpoint: 'http://as.example/register' }],
+    ['a relative authorization_endpoint', { authorization_endpoint: '/authorize' }],
+    ['a token_endpoint that is not a URL', { token_endpoint: 'not a url' }],
+    ['a javascript: authorization_endpoint', { authorization_endpoint: 'javascript:alert(1)' }],
+    ['a number for token_endpoint', { token_endpoint: 42 }],
+    ['code_challenge_methods_supported as a number', { code_challenge_methods_supported: 1 }],
+    ['scopes_supported as a string', { scopes_supported: 'xoffline_access' }],
+    ['scopes_supported as an object', { scopes_supported: {} }],
+    ['token_endpoint_auth_methods_supported with a non-string', { token_endpoint_auth_methods_supported: ['none', 7] }],
+  ])('C-40 refuses AS metadata with %s (invalid_metadata, not an untyped error later)', (_title, extra) => {
+    let caught: unknown;
+    try {
+      validateAuthorizationServerMetadata('https://as.example', { ...AS_META('https://as.example'), ...extra });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(McpOAuthError);
+    expect(caught).toMatchObject({ code: 'invalid_metadata' });
+  });
+  it('accepts http endpoints under an http (loopback, development) issuer, and https ones under any', () => {
+    const issuer = 'http://127.0.0.1:9000';
+    expect(validateAuthorizationServerMetadata(issuer, { ...AS_META(issuer), registration_endpoint: 'https://127.0.0.1:9001/register' }).token_endpoint).toBe(`${issuer}/token`);
+  });
   it('reports metadata_not_found when nothing answers', async () => {
     await expect(discoverAuthorizationServer('https://as.example', mapFetch({}))).rejects.toMatchObject({ code: 'metadata_not_found' });
   });
