@@ -1,6 +1,6 @@
 import { McpOAuthError } from './errors.js';
 import type { AuthorizationHandler } from './oauth-client.js';
-import type { FetchLike } from './safe-fetch.js';
+import { isLoopbackHost, type FetchLike } from './safe-fetch.js';
 
 /** Options of {@link createHeadlessAuthorizationHandler}. */
 export interface HeadlessAuthorizationOptions {
@@ -45,7 +45,15 @@ export function createHeadlessAuthorizationHandler(options: HeadlessAuthorizatio
       if (response.status < 300 || response.status >= 400 || !location) {
         throw new McpOAuthError('authorization_required', `The authorization flow stopped at ${url.origin}${url.pathname} with HTTP ${response.status}; it needs a user`);
       }
-      url = new URL(location, url);
+      const next = URL.parse(location, url.href);
+      if (!next) throw new McpOAuthError('authorization_required', `The authorization flow at ${url.origin}${url.pathname} redirected to an invalid location`);
+      // Each hop is a fetch of its own, so safeFetch's rule is repeated here: a remote server may
+      // not bounce the client onto this machine (C-44, C-45), except to the redirect URI itself,
+      // which is returned, never requested.
+      if (!sameEndpoint(next, target) && isLoopbackHost(next) && !isLoopbackHost(url)) {
+        throw new McpOAuthError('ssrf_blocked', `Refusing a redirect from ${url.origin} to the loopback host ${next.origin}`);
+      }
+      url = next;
     }
     throw new McpOAuthError('authorization_required', `The authorization flow did not reach the redirect URI in ${maxHops} hops`);
   };
