@@ -45,15 +45,16 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     if (!hasBody(req)) return UNAVAILABLE; // nothing to carry an operation
     throw new JsonRpcHttpError(415, -32600, 'Unsupported Media Type: MCP messages are POSTed as application/json');
   }
-  if (carrier.body !== undefined) {
+  if (parsed) {
+    // A parser read the stream (express.text(), express.raw() on a JSON type): what it kept is all there is.
     if (Buffer.isBuffer(carrier.body) || typeof carrier.body === 'string') return { available: true, value: parse(carrier.body.toString()) };
-    return { available: true, value: carrier.body };
-  }
-  if (Buffer.isBuffer(carrier.rawBody)) return { available: true, value: parse(carrier.rawBody.toString('utf8')) };
-  if (carrier._body || req.readableEnded) {
+    if (Buffer.isBuffer(carrier.rawBody)) return { available: true, value: parse(carrier.rawBody.toString('utf8')) };
     // Someone drained the stream and kept nothing: the operation cannot be known, so fail closed.
     throw new Error('bearerAuth: the request body was consumed before bearerAuth ran and no parsed body was kept; mount bearerAuth before other body readers, or after express.json()');
   }
+  // The stream is unread, so the handler behind us will read it: only its bytes decide the scopes.
+  // Whatever `req.body` holds now is not them (body-parser 1 presets `{}` in every parser it runs,
+  // one that skipped a JSON body included), and is overwritten below with what was read.
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
     req.resume();

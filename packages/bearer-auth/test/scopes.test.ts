@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
+import express4 from 'express4';
 import request from 'supertest';
 import type { AuthInfo } from '@portcullis/token-verification';
 import { bearerAuth, HEADER_MISMATCH, requireScopes, type BearerAuthOptions } from '../src/index.js';
@@ -176,6 +177,30 @@ describe('per-MCP-operation scopes: edges', () => {
     const res = await request(app).post('/mcp').send(call('delete_repo'));
     expect(res.status).toBe(401);
     expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBeUndefined();
+  });
+
+  it.each([
+    ['express.urlencoded() (body-parser 1 presets req.body = {} without reading)', (a: express4.Express) => a.use(express4.urlencoded({ extended: false }))],
+    ['express.json() for another JSON type only', (a: express4.Express) => a.use(express4.json({ type: 'application/vnd.other+json' }))],
+    ['a middleware that sets req.body without reading the stream', (a: express4.Express) => a.use((req, _res, next) => ((req.body = { method: 'tools/list' }), next()))],
+  ])('S-10 S-17 an unread body decides the scopes, not a req.body set before it: %s', async (_title, before) => {
+    const a = express4();
+    before(a);
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
+    a.use(express4.json());
+    const reached: unknown[] = [];
+    a.post('/mcp', (req, res) => {
+      reached.push(req.body);
+      res.json({ ok: true });
+    });
+    const res = await request(a).post('/mcp').set('Authorization', `Bearer ${tools}`).send(call('delete_repo'));
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('mcp:admin');
+    expect(reached).toEqual([]);
+    // The body read for the check is the one the handler gets.
+    const allowed = await request(a).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('delete_repo'));
+    expect(allowed.status).toBe(200);
+    expect(reached).toEqual([call('delete_repo')]);
   });
 
   it('a body drained by someone else without keeping it fails closed via next(err)', async () => {
