@@ -215,8 +215,11 @@ describe('S-29 what the body claims (operation scopes)', () => {
     }
   });
 
-  it('Mcp-Name without Mcp-Method cannot downgrade the operation: the body decides → 403', async () => {
-    expect((await post(rs.app, call('delete_repo'), { 'Mcp-Name': 'echo' })).status).toBe(403);
+  it('S-29 Mcp-Name without Mcp-Method cannot downgrade the operation: a disagreeing one → 400 -32020, an agreeing one leaves the body to decide → 403', async () => {
+    const disagreeing = await post(rs.app, call('delete_repo', 9), { 'Mcp-Name': 'echo' });
+    expect(disagreeing.status).toBe(400);
+    expect(disagreeing.body).toMatchObject({ jsonrpc: '2.0', id: 9, error: { code: HEADER_MISMATCH } });
+    expect((await post(rs.app, call('delete_repo'), { 'Mcp-Name': 'delete_repo' })).status).toBe(403);
   });
 
   it('malformed JSON bodies → 400 JSON-RPC -32700 (parse error); the handler never runs', async () => {

@@ -260,7 +260,7 @@ function isPreflight(req: IncomingMessage): boolean {
 async function operationsOfRequest(req: IncomingMessage, maxBodyBytes: number): Promise<McpOperation[]> {
   const fromHeaders = operationFromHeaders(req);
   const body = await readJsonBody(req, maxBodyBytes);
-  if (!body.available) return fromHeaders ? [fromHeaders] : [];
+  if (!body.available) return fromHeaders?.method === undefined ? [] : [{ method: fromHeaders.method, name: fromHeaders.name }];
   const operations = operationsOf(body.value);
   if (fromHeaders) assertHeadersMatch(fromHeaders, body.value, operations);
   return operations;

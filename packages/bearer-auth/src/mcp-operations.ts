@@ -117,11 +117,17 @@ export function operationsOf(body: unknown): McpOperation[] {
   return operations;
 }
 
-/** The operation named by the `Mcp-Method` / `Mcp-Name` headers (spec 2026-07-28), if any. */
-export function operationFromHeaders(req: IncomingMessage): McpOperation | undefined {
+/** What the `Mcp-Method` / `Mcp-Name` headers (spec 2026-07-28) say, either of them possibly absent. */
+export interface HeaderOperation {
+  readonly method: string | undefined;
+  readonly name: string | undefined;
+}
+
+/** The `Mcp-Method` / `Mcp-Name` headers of the request, or undefined when it has neither. */
+export function operationFromHeaders(req: IncomingMessage): HeaderOperation | undefined {
   const method = header(req, 'mcp-method');
-  if (method === undefined) return undefined;
-  return { method, name: header(req, 'mcp-name') };
+  const name = header(req, 'mcp-name');
+  return method === undefined && name === undefined ? undefined : { method, name };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -133,10 +139,11 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * S-29: a server that processes the body must reject a request whose `Mcp-Method` / `Mcp-Name`
  * headers disagree with it (400, JSON-RPC `-32020`). Every message of a batch must agree.
  */
-export function assertHeadersMatch(fromHeaders: McpOperation, body: unknown, operations: readonly McpOperation[]): void {
+export function assertHeadersMatch(fromHeaders: HeaderOperation, body: unknown, operations: readonly McpOperation[]): void {
   for (const op of operations) {
+    // An `Mcp-Name` without `Mcp-Method` is compared too: whoever routes or authorizes on it trusts it.
     const reason =
-      op.method !== fromHeaders.method
+      fromHeaders.method !== undefined && op.method !== fromHeaders.method
         ? `Mcp-Method header "${fromHeaders.method}" does not match the body's method "${op.method}"`
         : fromHeaders.name !== undefined && op.name !== fromHeaders.name
           ? `Mcp-Name header "${fromHeaders.name}" does not match the body's ${NAME_PARAM[op.method] ?? 'name'} "${op.name ?? ''}"`

@@ -135,6 +135,7 @@ describe.each([
   it.each([
     ['Mcp-Name differs', { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'harmless' }, call('delete_repo', 7), 7],
     ['Mcp-Method differs', { 'Mcp-Method': 'tools/list' }, call('delete_repo', 'a'), 'a'],
+    ['Mcp-Name differs with no Mcp-Method', { 'Mcp-Name': 'harmless' }, call('delete_repo', 8), 8],
     ['a batch message differs', { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'read_file' }, [call('read_file', 1), call('delete_repo', 2)], null],
   ])('S-29: %s → 400 with JSON-RPC error -32020, before the tool runs', async (_name, headers, body, id) => {
     const { app, reached } = mcpApp({}, { json });
