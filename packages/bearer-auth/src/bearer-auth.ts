@@ -145,7 +145,9 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     if (auth.resource === matchedUrl) return true;
     const href = auth.resource.href;
     if (href !== matchedResource) {
-      if (!sameResource(auth.resource, audience)) return false;
+      // A verifier shared by several resources names the first of its audiences the token holds;
+      // a token issued for several of them (`aud` an array) is this mount's too if `aud` names it.
+      if (!sameResource(auth.resource, audience)) return audienceClaimNames(auth.claims?.['aud'], audience);
       matchedResource = href;
     }
     // Only an immutable URL may be recognised by identity next time.

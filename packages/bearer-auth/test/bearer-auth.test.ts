@@ -132,10 +132,32 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
 
   it('S-11: a verifier result naming another resource is refused even if the verifier let it through', async () => {
     const token = await fx.token('mcp:tools');
-    const lax: TokenVerifier = async (t) => ({ ...(await fx.verifier(t)), resource: new URL('https://elsewhere.example/mcp') });
+    const elsewhere = 'https://elsewhere.example/mcp';
+    const lax: TokenVerifier = async (t) => {
+      const info = await fx.verifier(t);
+      return { ...info, resource: new URL(elsewhere), claims: { ...info.claims, aud: elsewhere } };
+    };
     const res = await request(app({ verifier: lax })).post('/mcp').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(401);
     expect(res.body.error_description).toMatch(/another resource/);
+  });
+
+  it('S-11 RFC 9068 §4: one verifier for two resources, a token for both: each mount admits it; a token for one, only that one', async () => {
+    const second = defineProtectedResource({ resource: 'https://second.portcullis.test/mcp', authorizationServers: [fx.as.issuer] });
+    const shared = createJwtVerifier({ issuer: fx.as.issuer, audience: [second.resource, fx.resource.resource], jwksUri: `${fx.as.issuer}/jwks` });
+    const both = await fx.token('mcp:tools'); // aud = JWT_RESOURCE; made to name both below
+    const asIssuedFor = (aud: string[]): TokenVerifier => async (t) => {
+      const info = await shared(t);
+      return { ...info, resource: new URL(aud[0]!), claims: { ...info.claims, aud } };
+    };
+    const status = async (verifier: TokenVerifier, resource: typeof second) =>
+      (await request(app({ verifier, resource })).post('/mcp').set('Authorization', `Bearer ${both}`)).status;
+    expect(await status(asIssuedFor([second.resource, JWT_RESOURCE]), second)).toBe(200);
+    expect(await status(asIssuedFor([second.resource, JWT_RESOURCE]), fx.resource)).toBe(200);
+    expect(await status(asIssuedFor([second.resource]), fx.resource)).toBe(401);
+    // The real verifier: the token names JWT_RESOURCE only, so the second mount refuses it.
+    expect(await status(shared, fx.resource)).toBe(200);
+    expect(await status(shared, second)).toBe(401);
   });
 
   it('S-11: a verifier result with no resource is judged by its aud claim, and refused when it has none', async () => {
