@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { base64url, CompactSign, exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
 import {
   clientCredentialsToken,
@@ -276,6 +277,28 @@ describe('createJwtVerifier: the JWKS endpoint, its cooldown and its outages', (
       const unknown = await mintAccessToken(stranger, claims);
       for (let i = 0; i < 5; i++) await rejection(verify(unknown), InvalidTokenError, { status: 401 });
       expect(jwks.requests).toBe(1); // inside the default 30 s cooldown: no refetch at all
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it.each([
+    ['an RSA key under 2048 bits (RFC 8725 §3.5)', 'weak'],
+    ['a key node:crypto cannot read', 'broken'],
+  ])('a token signed with %s in the JWKS is invalid_token (401), not an untyped error; the good keys still verify', async (_title, kind) => {
+    const good = await createTestKey('ES256');
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const weakJwk = { ...publicKey.export({ format: 'jwk' }), kid: 'odd', alg: 'RS256', use: 'sig' };
+    const odd = kind === 'weak' ? weakJwk : { ...weakJwk, n: 'not-a-modulus', e: '' };
+    const jwks = await startJwksServer([good.publicJwk, odd]);
+    try {
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url });
+      // jose will not sign with such a key: signed here with node:crypto.
+      const now = Math.floor(Date.now() / 1000);
+      const input = `${base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'odd', typ: 'at+jwt' }))}.${base64url.encode(JSON.stringify({ ...claims, iat: now, exp: now + 600 }))}`;
+      const token = `${input}.${base64url.encode(sign('sha256', Buffer.from(input), privateKey))}`;
+      await rejection(verify(token), InvalidTokenError, { status: 401 });
+      await expect(verify(await mintAccessToken(good, claims))).resolves.toMatchObject({ clientId: 'client-1' });
     } finally {
       await jwks.close();
     }
