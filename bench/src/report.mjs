@@ -162,7 +162,7 @@ export function renderReport(input) {
   const pairedRows = Object.entries(input.paired ?? {}).flatMap(([variant, cells]) => Object.entries(cells).map(([id, p]) => ({ variant, id, p })));
   if (pairedRows.length) {
     md.push('');
-    md.push(`Loaded together: the variant and plain at the same time on the one server CPU, each with its own autocannon (${settings.connections} connections), ${settings.pairedRounds} rounds of 1 s; the ratio checks are judged on these when the CPU was saturated (busy ≥ 90 %).`);
+    md.push(`Loaded together: the variant and plain at the same time on the one server CPU, each with its own autocannon (${settings.connections} connections), 1 s of warm-up then ${settings.pairedRounds} rounds of 1 s; the ratio checks are judged on these when the CPU was saturated (busy ≥ 90 %).`);
     md.push('');
     md.push('| Scenario | Variant | req/s ÷ plain, median | rounds | CPU busy |');
     md.push('| --- | --- | ---: | --- | ---: |');

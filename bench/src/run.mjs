@@ -348,6 +348,10 @@ async function measurePaired(plain, other, auth, expect) {
   const ratios = [];
   const busy = [];
   let unexpected = 0;
+  // Both loaded for a second first, not counted: a reference server idle since its own cells (minutes
+  // earlier) came back at 38–41 % of plain in its first round and 90–99 % by its last, as V8
+  // re-optimised its code; the other server had been busy all along.
+  await Promise.all([load(plain.port, auth, { duration: 1 }), load(other.port, auth, { duration: 1 })]);
   for (let round = 0; round < PAIRED_ROUNDS; round++) {
     const before = [cpuMicros(plain.pid), cpuMicros(other.pid)];
     const t0 = process.hrtime.bigint();
