@@ -20,6 +20,7 @@ import {
 import { bearerCredentials, token68Error } from './extract.js';
 import {
   assertHeadersMatch,
+  assertWellFormed,
   compileOperationScopes,
   JsonRpcHttpError,
   operationFromHeaders,
@@ -262,7 +263,10 @@ function isPreflight(req: IncomingMessage): boolean {
 async function operationsOfRequest(req: IncomingMessage, maxBodyBytes: number): Promise<McpOperation[]> {
   const fromHeaders = operationFromHeaders(req);
   const body = await readJsonBody(req, maxBodyBytes);
-  if (!body.available) return fromHeaders?.method === undefined ? [] : [{ method: fromHeaders.method, name: fromHeaders.name }];
+  if (!body.available) {
+    if (fromHeaders) assertWellFormed(fromHeaders);
+    return fromHeaders?.method === undefined ? [] : [{ method: fromHeaders.method, name: fromHeaders.name }];
+  }
   const operations = operationsOf(body.value);
   if (fromHeaders) assertHeadersMatch(fromHeaders, body.value, operations);
   return operations;

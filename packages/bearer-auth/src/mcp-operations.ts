@@ -121,13 +121,20 @@ export function operationsOf(body: unknown): McpOperation[] {
 export interface HeaderOperation {
   readonly method: string | undefined;
   readonly name: string | undefined;
+  /** The header whose value is a malformed `=?base64?…?=` form, if one is. */
+  readonly malformed?: string;
 }
 
-/** The `Mcp-Method` / `Mcp-Name` headers of the request, or undefined when it has neither. */
+/** The `Mcp-Method` / `Mcp-Name` headers of the request, decoded, or undefined when it has neither. */
 export function operationFromHeaders(req: IncomingMessage): HeaderOperation | undefined {
-  const method = header(req, 'mcp-method');
-  const name = header(req, 'mcp-name');
-  return method === undefined && name === undefined ? undefined : { method, name };
+  const rawMethod = header(req, 'mcp-method');
+  const rawName = header(req, 'mcp-name');
+  if (rawMethod === undefined && rawName === undefined) return undefined;
+  const method = rawMethod === undefined ? undefined : decodeHeaderValue(rawMethod);
+  const name = rawName === undefined ? undefined : decodeHeaderValue(rawName);
+  if (method === null) return { method: undefined, name: undefined, malformed: 'Mcp-Method' };
+  if (name === null) return { method, name: undefined, malformed: 'Mcp-Name' };
+  return { method, name };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -135,11 +142,38 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+const SENTINEL_PREFIX = '=?base64?';
+const SENTINEL_SUFFIX = '?=';
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A header value as the client meant it (MCP 2026-07-28 Streamable HTTP, standard headers): a value
+ * that is not plain ASCII travels as `=?base64?{base64 of its UTF-8}?=`. `null` when that form is
+ * malformed (not canonical base64, or not UTF-8): nothing it could be compared with.
+ */
+export function decodeHeaderValue(value: string): string | null {
+  if (!value.startsWith(SENTINEL_PREFIX) || !value.endsWith(SENTINEL_SUFFIX) || value.length < SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length) {
+    return value;
+  }
+  const payload = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length);
+  if (!BASE64.test(payload)) return null;
+  const bytes = Buffer.from(payload, 'base64');
+  // Canonical only: unused bits set in the last character would let two spellings name one value.
+  if (bytes.toString('base64') !== payload) return null;
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * S-29: a server that processes the body must reject a request whose `Mcp-Method` / `Mcp-Name`
  * headers disagree with it (400, JSON-RPC `-32020`). Every message of a batch must agree.
  */
 export function assertHeadersMatch(fromHeaders: HeaderOperation, body: unknown, operations: readonly McpOperation[]): void {
+  assertWellFormed(fromHeaders, idOf(body));
   for (const op of operations) {
     // An `Mcp-Name` without `Mcp-Method` is compared too: whoever routes or authorizes on it trusts it.
     const reason =
@@ -149,6 +183,13 @@ export function assertHeadersMatch(fromHeaders: HeaderOperation, body: unknown, 
           ? `Mcp-Name header "${fromHeaders.name}" does not match the body's ${NAME_PARAM[op.method] ?? 'name'} "${op.name ?? ''}"`
           : undefined;
     if (reason) throw new JsonRpcHttpError(400, HEADER_MISMATCH, `Header mismatch: ${reason}`, idOf(body));
+  }
+}
+
+/** A malformed `=?base64?…?=` header value: 400, `-32020`, whatever the body says. */
+export function assertWellFormed(fromHeaders: HeaderOperation, id: string | number | null = null): void {
+  if (fromHeaders.malformed !== undefined) {
+    throw new JsonRpcHttpError(400, HEADER_MISMATCH, `Header mismatch: the ${fromHeaders.malformed} header is not valid =?base64?…?= encoding`, id);
   }
 }
 

@@ -159,6 +159,41 @@ describe('per-MCP-operation scopes: edges', () => {
     expect((await request(a).get('/mcp').set('Authorization', `Bearer ${tools}`)).status).toBe(200);
   });
 
+  it('S-29 a =?base64?…?= Mcp-Name (2026-07-28: a value that is not plain ASCII) is decoded before it is compared or used', async () => {
+    const sentinel = (text: string) => `=?base64?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+    const operationScopes = { 'tools/call': { 'héllo': ['mcp:admin'], delete_repo: ['mcp:admin'] } };
+    const { app, reached } = mcpApp({ operationScopes });
+    const send = (token: string, name: string, header: string) =>
+      request(app).post('/mcp').set('Authorization', `Bearer ${token}`).set('Mcp-Method', 'tools/call').set('Mcp-Name', header).send(call(name, 3));
+    // Decoded, it agrees with the body: the body's scopes apply (403 without, 200 with).
+    expect((await send(tools, 'héllo', sentinel('héllo'))).status).toBe(403);
+    expect((await send(admin, 'héllo', sentinel('héllo'))).status).toBe(200);
+    // Decoded, it names another tool: a mismatch.
+    const other = await send(admin, 'delete_repo', sentinel('héllo'));
+    expect(other.status).toBe(400);
+    expect(other.body.error.code).toBe(HEADER_MISMATCH);
+    // Malformed, each beside the body name a lax decoder would read out of it: not base64; unused
+    // bits set ('aGl=' is 'hi' spelled another way); padding left off; not UTF-8.
+    for (const [bad, body] of [
+      ['=?base64?%%%?=', 'héllo'],
+      ['=?base64?aGl=?=', 'hi'],
+      ['=?base64?aGk?=', 'hi'],
+      [`=?base64?${Buffer.from([0xff, 0xfe]).toString('base64')}?=`, '\ufffd\ufffd'],
+    ]) {
+      const res = await send(admin, body!, bad!);
+      expect([res.status, res.body.error?.code, res.body.id]).toEqual([400, HEADER_MISMATCH, 3]);
+      expect(res.body.error.message).toMatch(/not valid =\?base64\?/);
+    }
+    expect(reached).toHaveLength(1);
+    // Without a body (GET), a malformed one is refused too rather than naming no operation.
+    const a = express();
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, operationScopes }));
+    a.get('/mcp', (_req, res) => res.send('ok'));
+    const get = await request(a).get('/mcp').set('Authorization', `Bearer ${admin}`).set('Mcp-Method', 'tools/call').set('Mcp-Name', '=?base64?%%%?=');
+    expect([get.status, get.body.error?.code]).toEqual([400, HEADER_MISMATCH]);
+    expect((await request(a).get('/mcp').set('Authorization', `Bearer ${tools}`).set('Mcp-Method', 'tools/call').set('Mcp-Name', sentinel('héllo'))).status).toBe(403);
+  });
+
   it('an unparsable JSON body → 400 JSON-RPC parse error', async () => {
     const { app, reached } = mcpApp();
     const res = await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).set('Content-Type', 'application/json').send('{"jsonrpc":');
