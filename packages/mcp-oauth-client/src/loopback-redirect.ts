@@ -45,8 +45,8 @@ export async function startLoopbackRedirectServer(options: LoopbackRedirectOptio
   received.catch(() => undefined);
   let done = false;
   const server = createServer((req, res) => {
-    const url = requestUrl(req.url, redirectUri);
-    if (url === undefined) {
+    const url = URL.parse(req.url ?? '/', redirectUri);
+    if (url === null) {
       // Any local process can connect: a request target that is not a URL must not end the flow.
       res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request');
       return;
@@ -91,15 +91,6 @@ export async function startLoopbackRedirectServer(options: LoopbackRedirectOptio
     return closing;
   }
   return { redirectUri, waitForCallback: () => received, close };
-}
-
-/** The request target as a URL against the redirect URI, or undefined when it is not one (`GET http://[`). */
-function requestUrl(target: string | undefined, base: string): URL | undefined {
-  try {
-    return new URL(target ?? '/', base);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The spawn used by {@link openBrowser}: injectable for tests. */

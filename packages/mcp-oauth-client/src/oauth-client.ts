@@ -281,7 +281,8 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   }
 
   async function completeAuthorization(callbackUrl: string | URL): Promise<StoredTokens> {
-    const callback = parseCallback(callbackUrl);
+    const callback = URL.parse(String(callbackUrl));
+    if (!callback) throw new McpOAuthError('invalid_url', 'The authorization callback is not an absolute URL');
     const state = callback.searchParams.get('state');
     const record = state === null ? undefined : pendings.get(state);
     if (!record || now() - record.pending.createdAt > pendingTtlMs) {
@@ -409,13 +410,4 @@ function assertRedirectUri(value: string): void {
     throw new McpOAuthError('invalid_options', 'redirectUri must be https or a loopback http URL (C-40)');
   }
   if (value.includes('#')) throw new McpOAuthError('invalid_options', 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
-}
-
-/** The callback URL an authorization handler handed back: an absolute URL, else `invalid_url`. */
-function parseCallback(value: string | URL): URL {
-  try {
-    return new URL(value);
-  } catch {
-    throw new McpOAuthError('invalid_url', 'The authorization callback is not an absolute URL');
-  }
 }

@@ -29,8 +29,9 @@ export interface TokenLifecycle {
    * server rejected `rejectedAccessToken`. One refresh at a time per key in this process (single
    * flight) and under the lock across processes; the store is re-read under the lock so a refresh
    * done meanwhile by someone else is used instead of repeating it. A refresh token is never sent
-   * twice, unless the AS answered it without rotating it. When the AS refuses the refresh, the tokens are deleted only if they are still the ones
-   * that failed. Returns undefined when a new authorization is needed.
+   * twice, unless the AS answered it without rotating it. When the AS refuses the refresh, the
+   * tokens are deleted only if they are still the ones that failed. Returns undefined when a new
+   * authorization is needed.
    */
   ensureFresh(key: string, refresher: Refresher, rejectedAccessToken?: string): Promise<StoredTokens | undefined>;
 }
