@@ -117,7 +117,18 @@ async function importPrivateKey(pem: string, alg: string): Promise<portcullis.Cl
 }
 
 /** The library options for this configuration: what a user of the library would write. */
-export async function oauthClientOptions(config: UserConfiguration): Promise<portcullis.OAuthClientOptions> {
+/**
+ * The issuer confidential credentials belong to (C-18: the library refuses a secret or a private key
+ * without one). A user copies it from where the credentials were issued; the suite's contexts carry it
+ * only for some scenarios, so the harness stands in for that user and looks it up once, before any
+ * credential is configured, trusting the suite's server as that user trusts their own.
+ */
+async function issuerOf(serverUrl: URL): Promise<string> {
+  const fetch = portcullis.createSafeFetch({ allowInsecureLoopback: true });
+  return (await portcullis.discover(serverUrl, { fetch })).authorizationServer.issuer;
+}
+
+export async function oauthClientOptions(config: UserConfiguration, serverUrl: URL): Promise<portcullis.OAuthClientOptions> {
   const common = {
     // The suite's servers are http://localhost:<port>; without this the SSRF guard refuses them.
     allowInsecureLoopback: true,
@@ -140,18 +151,20 @@ export async function oauthClientOptions(config: UserConfiguration): Promise<por
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
         },
-        ...(config.preRegistered ? { preRegistered: [config.preRegistered] } : {}),
+        ...(config.preRegistered ? { preRegistered: [{ ...config.preRegistered, issuer: config.preRegistered.issuer ?? (await issuerOf(serverUrl)) }] } : {}),
       };
-    case 'client_credentials':
+    case 'client_credentials': {
+      const issuer = await issuerOf(serverUrl);
       return {
         ...common,
         grant: { type: 'client_credentials' },
         preRegistered: [
           'privateKeyPem' in grant
-            ? { clientId: grant.clientId, privateKey: { key: await importPrivateKey(grant.privateKeyPem, grant.signingAlgorithm) } }
-            : { clientId: grant.clientId, clientSecret: grant.clientSecret },
+            ? { clientId: grant.clientId, issuer, privateKey: { key: await importPrivateKey(grant.privateKeyPem, grant.signingAlgorithm) } }
+            : { clientId: grant.clientId, issuer, clientSecret: grant.clientSecret },
         ],
       };
+    }
     case 'workload_identity':
       return {
         ...common,
@@ -167,7 +180,7 @@ export async function oauthClientOptions(config: UserConfiguration): Promise<por
           idpClient: { clientId: grant.idp.clientId },
           subjectToken: () => grant.idp.idToken,
         }),
-        preRegistered: [{ clientId: grant.clientId, clientSecret: grant.clientSecret }],
+        preRegistered: [{ clientId: grant.clientId, clientSecret: grant.clientSecret, issuer: await issuerOf(serverUrl) }],
       };
   }
 }
@@ -194,7 +207,7 @@ async function main(): Promise<void> {
   const serverUrl = new URL(serverArg);
   const config = userConfiguration(process.env['MCP_CONFORMANCE_CONTEXT']);
 
-  const authFetch = portcullis.withOAuth(fetch, await oauthClientOptions(config));
+  const authFetch = portcullis.withOAuth(fetch, await oauthClientOptions(config, serverUrl));
 
   const transport = new StreamableHTTPClientTransport(serverUrl, { fetch: authFetch });
   const client = new Client({ name: 'portcullis-conformance-client', version: '0.0.0' }, { versionNegotiation: { mode: 'auto' } });

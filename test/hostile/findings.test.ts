@@ -13,7 +13,7 @@ const lookup = async () => [{ address: PUBLIC_ADDRESS, family: 4 as const }];
 const client = (prm: unknown, allowInsecureLoopback = false) => {
   const net = virtualInternet({ [PRM_URL]: () => json(prm) });
   const oauthFetch = createSafeFetch({ lookup, transport: net.transport, allowInsecureLoopback });
-  return { net, client: createOAuthClient({ grant: { type: 'client_credentials' }, preRegistered: [{ clientId: 'x', clientSecret: 'y' }], oauthFetch, allowInsecureLoopback }) };
+  return { net, client: createOAuthClient({ grant: { type: 'client_credentials' }, preRegistered: [{ clientId: 'x', clientSecret: 'y', issuer: 'https://as.example.com' }], oauthFetch, allowInsecureLoopback }) };
 };
 
 describe('hostile findings, fixed', () => {

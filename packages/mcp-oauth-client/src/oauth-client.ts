@@ -15,7 +15,7 @@ import { canonicalServerUrl, discover, type DiscoveryResult } from './discovery.
 import { McpOAuthError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RefreshLock } from './refresh-lock.js';
-import { assertClientMetadataUrl, resolveClient, type ClientMetadata, type PreRegisteredClient, type ResolvedClient } from './registration.js';
+import { assertClientMetadataUrl, assertPreRegisteredClients, resolveClient, type ClientMetadata, type PreRegisteredClient, type ResolvedClient } from './registration.js';
 import { createSafeFetch, isLoopbackHttpName, type FetchLike, type HostLookup } from './safe-fetch.js';
 import { selectScopes, splitScope } from './scopes.js';
 import { createTokenLifecycle, type TokenLifecycle } from './token-lifecycle.js';
@@ -169,6 +169,7 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   if (grant.type !== 'authorization_code' && !options.preRegistered?.length) {
     throw new McpOAuthError('invalid_options', `The ${grant.type} grant needs preRegistered credentials (X-02: no dynamic registration)`);
   }
+  if (options.preRegistered) assertPreRegisteredClients(options.preRegistered);
   const store = options.store ?? createMemoryStore();
   const oauthFetch = options.oauthFetch ?? createSafeFetch({ allowInsecureLoopback: options.allowInsecureLoopback === true, ...(options.lookup && { lookup: options.lookup }) });
   const lifecycle: TokenLifecycle = createTokenLifecycle({

@@ -14,9 +14,11 @@ export interface PreRegisteredClient {
   readonly privateKey?: ClientPrivateKey;
   /**
    * The issuer these credentials were issued by (C-18): they are then used with that AS only.
-   * When omitted (discouraged) they are bound to the first AS they are used with — the binding is kept
-   * in the {@link TokenStore} per account and client id — and refused (`client_issuer_mismatch`) for
-   * any other AS afterwards. Set it whenever you know it.
+   * Required with `clientSecret` or `privateKey` (`invalid_options` otherwise): the AS is named by the
+   * MCP server's metadata, so a hostile server could otherwise have the secret sent to an AS of its
+   * choosing, with no user in the loop under `client_credentials`. A public client id without it is
+   * bound to the first AS it is used with — the binding is kept in the {@link TokenStore} per account
+   * and client id — and refused (`client_issuer_mismatch`) for any other AS afterwards.
    */
   readonly issuer?: string;
   /** Default: chosen from the AS metadata by {@link selectTokenEndpointAuthMethod}. */
@@ -60,13 +62,28 @@ export interface RegistrationOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * Refuses confidential pre-registered credentials (a secret or a private key) that name no issuer
+ * (C-18): trust on first use would send them to whichever AS the first MCP server names.
+ */
+export function assertPreRegisteredClients(clients: readonly PreRegisteredClient[]): void {
+  for (const client of clients) {
+    if (client.issuer === undefined && (client.clientSecret !== undefined || client.privateKey !== undefined)) {
+      throw new McpOAuthError(
+        'invalid_options',
+        `The pre-registered client ${client.clientId} has a ${client.clientSecret !== undefined ? 'secret' : 'private key'} but no issuer: set preRegistered[].issuer to the authorization server that issued it (C-18), so that no MCP server can have it sent elsewhere`,
+      );
+    }
+  }
+}
+
 /** The store key of the issuer an unbound pre-registered client was bound to on first use (C-18). */
 export function preRegisteredBindingKey(account: string, clientId: string): string {
   return `pre-registered-binding ${JSON.stringify([account, clientId])}`;
 }
 
 /**
- * Binds unbound pre-registered credentials to the first issuer they are used with (C-18): true when
+ * Binds an unbound public pre-registered client to the first issuer it is used with (C-18): true when
  * they are (now) bound to `issuer`, false when they are bound to another issuer and must not be sent.
  */
 async function bindUnbound(client: PreRegisteredClient, issuer: string, options: RegistrationOptions): Promise<boolean> {
@@ -79,7 +96,7 @@ async function bindUnbound(client: PreRegisteredClient, issuer: string, options:
   const after = await options.store.get(key);
   if (after?.['issuer'] !== issuer) return false;
   options.logger?.warn(
-    `Pre-registered client ${client.clientId} has no issuer; it is now bound to ${issuer} and will be refused for any other authorization server. Set preRegistered[].issuer — unbound credentials are discouraged (C-18)`,
+    `Pre-registered client ${client.clientId} has no issuer; it is now bound to ${issuer} and will be refused for any other authorization server. Set preRegistered[].issuer — unbound client ids are discouraged (C-18)`,
   );
   return true;
 }
@@ -162,11 +179,12 @@ export async function registerClient(
 
 /**
  * Finds or makes the client for this AS, in the C-09 order: pre-registered (bound to this issuer, or
- * unbound: bound to the first issuer used, C-18) → CIMD when `client_id_metadata_document_supported` → credentials this store already holds
+ * a public client id without one: bound to the first issuer used, C-18) → CIMD when `client_id_metadata_document_supported` → credentials this store already holds
  * for this issuer → RFC 7591 → `registration_unavailable`. Credentials are never reused across issuers (C-18).
  */
 export async function resolveClient(as: AuthorizationServerMetadata, options: RegistrationOptions): Promise<ResolvedClient> {
   const pre = options.preRegistered ?? [];
+  assertPreRegisteredClients(pre);
   let bound = pre.find((c) => c.issuer === as.issuer);
   let refusedUnbound: PreRegisteredClient | undefined;
   if (!bound) {

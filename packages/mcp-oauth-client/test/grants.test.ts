@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { enterpriseManagedAuthorization } from '../src/enterprise-managed-authorization.js';
 import { createHeadlessAuthorizationHandler } from '../src/headless-authorization.js';
 import { createOAuthClient } from '../src/oauth-client.js';
+import { McpOAuthError } from '../src/errors.js';
 import { withOAuth } from '../src/with-oauth.js';
 import { asMetadata, stubWorld, tokenResponse, type EdgeRequest } from './helpers/stub-world.js';
 
@@ -28,7 +29,7 @@ describe('enterprise-managed authorization (X-07…X-10) and workload identity (
     });
     const client = createOAuthClient({
       oauthFetch: world.fetch,
-      preRegistered: [{ clientId: 'mcp-client', clientSecret: 'mcp-secret' }],
+      preRegistered: [{ clientId: 'mcp-client', clientSecret: 'mcp-secret', issuer: AS }],
       grant: enterpriseManagedAuthorization({ idpTokenEndpoint: 'https://idp.example.com/token', idpClient: { clientId: 'idp-client' }, subjectToken: () => 'the-id-token' }),
     });
     expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`, { method: 'POST', body: '{}' })).status).toBe(200);
@@ -155,7 +156,7 @@ describe('DPoP (RFC 9449, X-12)', () => {
         return Response.json({ ok: true });
       },
     });
-    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'machine', clientSecret: 's' }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'machine', clientSecret: 's', issuer: AS }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
     const response = await withOAuth(world.fetch, client)(`${MCP}/mcp?x=1`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(200);
     const jtis = world.to(`${MCP}/mcp`).map((r) => r.headers.get('dpop')).filter(Boolean).map((p) => decodeJwt(p!).jti);
@@ -194,7 +195,7 @@ describe('malformed challenges', () => {
       [`${MCP}/mcp`]: (r) =>
         r.headers.get('authorization') === 'Bearer at-m' ? Response.json({ ok: true }) : new Response(null, { status: 401, headers: { 'www-authenticate': 'Bearer realm="unterminated' } }),
     });
-    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's' }], grant: { type: 'client_credentials' } });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's', issuer: AS }], grant: { type: 'client_credentials' } });
     expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
   });
 });
@@ -224,15 +225,31 @@ describe('DPoP only where advertised', () => {
       [`${AS}/token`]: () => tokenResponse('at-b'),
       [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-b'),
     });
-    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's' }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's', issuer: AS }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
     expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
     expect(world.requests.some((r) => r.headers.has('dpop'))).toBe(false);
   });
 });
 
-describe('C-18 unbound pre-registered credentials (client_credentials)', () => {
-  it('are never sent to a second AS named by the server after the first use', async () => {
-    let issuer = AS;
+describe('C-18 pre-registered confidential credentials are bound to their issuer (client_credentials)', () => {
+  it('a secret or a private key without an issuer is refused at construction (invalid_options), the secret kept out of the message', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    for (const credentials of [{ clientId: 'svc', clientSecret: 'S3cr3t-for-the-real-AS' }, { clientId: 'svc', privateKey: { key: privateKey } }]) {
+      const error = (() => {
+        try {
+          createOAuthClient({ grant: { type: 'client_credentials' }, preRegistered: [credentials] });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(McpOAuthError);
+      expect(error).toMatchObject({ code: 'invalid_options', message: expect.stringContaining('issuer') });
+      expect(String((error as Error).message)).not.toContain('S3cr3t');
+    }
+  });
+
+  it('are never sent to the AS a hostile server names, on first use or later', async () => {
+    let issuer = 'https://evil.example';
     const EVIL = 'https://evil.example';
     const world = stubWorld({
       [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [issuer] }),
@@ -242,15 +259,10 @@ describe('C-18 unbound pre-registered credentials (client_credentials)', () => {
       [`${EVIL}/token`]: () => tokenResponse('at-evil'),
       [`${MCP}/mcp`]: bearerOnly((t) => t === 'at-real'),
     });
-    const warnings: string[] = [];
-    const client = createOAuthClient({
-      oauthFetch: world.fetch,
-      logger: { warn: (m) => void warnings.push(m) },
-      grant: { type: 'client_credentials' },
-      preRegistered: [{ clientId: 'svc', clientSecret: 'S3cr3t-for-the-real-AS' }],
-    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, grant: { type: 'client_credentials' }, preRegistered: [{ clientId: 'svc', clientSecret: 'S3cr3t-for-the-real-AS', issuer: AS }] });
+    await expect(withOAuth(world.fetch, client)(`${MCP}/mcp`)).rejects.toMatchObject({ code: 'client_issuer_mismatch' });
+    issuer = AS;
     expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
-    expect(warnings.some((w) => w.includes('discouraged'))).toBe(true);
     issuer = EVIL;
     await expect(client.context(`${MCP}/mcp`, undefined, { refresh: true })).rejects.toMatchObject({ code: 'client_issuer_mismatch' });
     expect(world.to(`${EVIL}/token`)).toHaveLength(0);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { generateKeyPair } from 'jose';
 import type { AuthorizationServerMetadata } from '../src/discovery.js';
 import { buildRegistrationRequest, resolveClient } from '../src/registration.js';
 import type { FetchLike } from '../src/safe-fetch.js';
@@ -50,7 +51,7 @@ describe('registration', () => {
     const client = await resolveClient(as('https://a.example', { token_endpoint_auth_methods_supported: ['client_secret_post'] }), {
       store: createMemoryStore(),
       fetch: registrar().fetch,
-      preRegistered: [{ clientId: 'mine', clientSecret: 's' }],
+      preRegistered: [{ clientId: 'mine', clientSecret: 's', issuer: 'https://a.example' }],
     });
     expect(client.tokenEndpointAuthMethod).toBe('client_secret_post');
   });
@@ -95,7 +96,18 @@ describe('registration', () => {
     });
   });
 
-  describe('C-18 unbound pre-registered credentials are bound to the first issuer they are used with', () => {
+  it('C-18 refuses a pre-registered secret or private key that names no issuer (invalid_options), before any request', async () => {
+    const { fetch, bodies } = registrar();
+    const { privateKey } = await generateKeyPair('ES256');
+    for (const client of [{ clientId: 'svc', clientSecret: 'secret-for-a' }, { clientId: 'svc', privateKey: { key: privateKey } }]) {
+      const error = await resolveClient(as('https://a.example'), { store: createMemoryStore(), fetch, preRegistered: [client], clientMetadata: metadata }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'invalid_options' });
+      expect((error as Error).message).not.toContain('secret-for-a');
+    }
+    expect(bodies).toHaveLength(0);
+  });
+
+  describe('C-18 an unbound public pre-registered client id is bound to the first issuer it is used with', () => {
     const noReg = (issuer: string) => as(issuer, { registration_endpoint: undefined });
     const logger = () => {
       const warnings: string[] = [];
@@ -106,12 +118,11 @@ describe('registration', () => {
       const store = createMemoryStore();
       const { warnings, logger: log } = logger();
       const fetch = registrar().fetch;
-      const preRegistered = [{ clientId: 'svc', clientSecret: 'secret-for-a' }];
+      const preRegistered = [{ clientId: 'svc' }];
       const first = await resolveClient(noReg('https://a.example'), { store, fetch, preRegistered, logger: log });
-      expect(first).toMatchObject({ clientId: 'svc', clientSecret: 'secret-for-a', issuer: 'https://a.example', source: 'pre-registered' });
+      expect(first).toMatchObject({ clientId: 'svc', issuer: 'https://a.example', source: 'pre-registered' });
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/discouraged/);
-      expect(warnings[0]).not.toContain('secret-for-a');
       // Same issuer again: still used, no second warning.
       await expect(resolveClient(noReg('https://a.example'), { store, fetch, preRegistered, logger: log })).resolves.toMatchObject({ clientId: 'svc' });
       expect(warnings).toHaveLength(1);
@@ -122,9 +133,9 @@ describe('registration', () => {
     it('the binding is persisted in the store (a new process with the same store refuses too), per account', async () => {
       const store = createMemoryStore();
       const fetch = registrar().fetch;
-      const preRegistered = [{ clientId: 'svc', clientSecret: 's' }];
+      const preRegistered = [{ clientId: 'svc' }];
       await resolveClient(noReg('https://a.example'), { store, fetch, preRegistered, account: 'alice' });
-      await expect(resolveClient(noReg('https://evil.example'), { store, fetch, preRegistered: [{ clientId: 'svc', clientSecret: 's' }], account: 'alice' })).rejects.toMatchObject({
+      await expect(resolveClient(noReg('https://evil.example'), { store, fetch, preRegistered: [{ clientId: 'svc' }], account: 'alice' })).rejects.toMatchObject({
         code: 'client_issuer_mismatch',
       });
       // Another account has its own binding.
@@ -134,11 +145,10 @@ describe('registration', () => {
     it('C-15 C-18 an AS that offers registration gets a dynamic client instead, never the bound credentials', async () => {
       const store = createMemoryStore();
       const { fetch, bodies } = registrar();
-      const preRegistered = [{ clientId: 'svc', clientSecret: 's' }];
+      const preRegistered = [{ clientId: 'svc' }];
       await resolveClient(noReg('https://a.example'), { store, fetch, preRegistered });
       const other = await resolveClient(as('https://b.example'), { store, fetch, preRegistered, clientMetadata: metadata });
       expect(other).toMatchObject({ source: 'dynamic', clientId: 'client-1-b.example' });
-      expect(other).not.toHaveProperty('clientSecret');
       expect(bodies).toHaveLength(1);
     });
   });
