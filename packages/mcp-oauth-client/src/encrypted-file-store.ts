@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { McpOAuthError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { StoredValue, TokenStore } from './token-store.js';
@@ -68,13 +68,44 @@ export function keyFromKeychainEntry(entry: KeychainEntry): Uint8Array | undefin
   return asKey(entry.getPassword());
 }
 
-async function keyFromKeyring(account: string): Promise<Uint8Array | undefined> {
+/** Opens a keychain entry; `undefined` when there is no usable keychain here. */
+export type KeychainOpener = (service: string, account: string) => Promise<KeychainEntry | undefined>;
+
+/** The OS keychain through the optional `@napi-rs/keyring`: absent, or no keychain service here (headless Linux, CI) → undefined. */
+const osKeychain: KeychainOpener = async (service, account) => {
   try {
-    // Optional dependency: absent, or no keychain service on this machine (headless Linux, CI) → undefined.
     const { Entry } = await import('@napi-rs/keyring');
-    return keyFromKeychainEntry(new Entry(SERVICE, account));
+    return new Entry(service, account);
   } catch {
     return undefined;
+  }
+};
+
+/** The entry's key, created when missing; `undefined` when the keychain fails (a locked or absent service). */
+function keyFromEntry(entry: KeychainEntry | undefined, create: boolean): Uint8Array | undefined {
+  try {
+    return entry === undefined ? undefined : create ? keyFromKeychainEntry(entry) : asKey(entry.getPassword());
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new McpOAuthError('storage_failed', `Could not read ${path}`, { cause: error });
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new McpOAuthError('storage_failed', `Could not read ${path}`, { cause: error });
   }
 }
 
@@ -98,9 +129,48 @@ async function keyFromFile(path: string, logger: Logger): Promise<Uint8Array> {
   return key;
 }
 
-/** The default key source: the OS keychain when available, else a 0600 key file with a warning. */
-export function defaultKeySource(directory: string, logger: Logger = consoleLogger): KeySource {
-  return async () => (await keyFromKeyring(directory)) ?? keyFromFile(join(directory, '.key'), logger);
+/**
+ * The default key source: the OS keychain when available, else a 0600 key file with a warning.
+ *
+ * A store keeps the source it was created with, since another key would fail every read: a `.key`
+ * file, once there, is used whether or not a keychain works now; a store whose key is in the keychain
+ * says so in `<directory>/.keychain` (the entry's name, the directory's absolute path at creation), and
+ * is refused (`storage_failed`) while that keychain cannot be reached, rather than given a new key.
+ * `keychain` opens an entry (default: the OS keychain through `@napi-rs/keyring`).
+ */
+export function defaultKeySource(directory: string, logger: Logger = consoleLogger, keychain: KeychainOpener = osKeychain): KeySource {
+  const keyFile = join(directory, '.key');
+  const marker = join(directory, '.keychain');
+  return async () => {
+    if (await exists(keyFile)) return keyFromFile(keyFile, logger);
+    const recorded = await readIfExists(marker);
+    if (recorded !== undefined) {
+      const key = keyFromEntry(await keychain(SERVICE, recorded), false);
+      if (key) return key;
+      throw new McpOAuthError(
+        'storage_failed',
+        `The token store key is in the OS keychain (entry ${JSON.stringify(recorded)}), which cannot be read now; not creating another key, which would make the stored tokens unreadable`,
+      );
+    }
+    // Stores made before the marker named their entry after the directory as given.
+    const legacy = directory !== resolve(directory) && keyFromEntry(await keychain(SERVICE, directory), false) !== undefined;
+    const account = legacy ? directory : resolve(directory);
+    const key = keyFromEntry(await keychain(SERVICE, account), true);
+    if (!key) {
+      // Entries but neither a key file nor a marker: a store made before the marker, its key in a
+      // keychain that cannot be read now. A new key file would leave them unreadable for good.
+      if ((await readdir(directory).catch(() => [] as string[])).some((name) => name.endsWith('.enc'))) {
+        throw new McpOAuthError('storage_failed', `The token store ${directory} has entries but no key file: its key is in the OS keychain, which cannot be read now`);
+      }
+      return keyFromFile(keyFile, logger);
+    }
+    try {
+      await writeFile(marker, account, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new McpOAuthError('storage_failed', `Could not write ${marker}`, { cause: error });
+    }
+    return key;
+  };
 }
 
 /** A key file source without trying the keychain (tests, containers). Still warns once when it creates the file. */

@@ -73,7 +73,7 @@ export type { DpopProofInput } from './dpop.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { createEncryptedFileStore, defaultKeySource, keyFileSource } from './encrypted-file-store.js';
-export type { EncryptedFileStoreOptions, KeySource } from './encrypted-file-store.js';
+export type { EncryptedFileStoreOptions, KeychainEntry, KeychainOpener, KeySource } from './encrypted-file-store.js';
 export { createLoopbackAuthorizationHandler, openBrowser, startLoopbackRedirectServer } from './loopback-redirect.js';
 export type { LoopbackAuthorizationOptions, LoopbackRedirectOptions, LoopbackRedirectServer, OpenBrowserOptions, SpawnFunction } from './loopback-redirect.js';
 export { mcpTransportOAuth } from './mcp-sdk.js';

@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, relative as relativePath } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { chmod } from 'node:fs/promises';
-import { createEncryptedFileStore, keyFileSource, keyFromKeychainEntry } from '../src/encrypted-file-store.js';
+import { createEncryptedFileStore, defaultKeySource, keyFileSource, keyFromKeychainEntry, type KeychainOpener } from '../src/encrypted-file-store.js';
 import { createFileLock } from '../src/refresh-lock.js';
 import type { Logger } from '../src/logger.js';
 
@@ -72,6 +72,79 @@ describe('createEncryptedFileStore (C-38)', () => {
     await writeFile(join(directory, files[0]!), b!);
     await writeFile(join(directory, files[1]!), a!);
     await expect(store.get('alice')).rejects.toMatchObject({ code: 'storage_failed' });
+  });
+});
+
+/** The OS keychain at the edge: entries in memory, and a switch for "no keychain service reachable now". */
+function memoryKeychain() {
+  const entries = new Map<string, string>();
+  const state = { available: true, opened: [] as string[] };
+  const open: KeychainOpener = async (service, account) => {
+    state.opened.push(account);
+    if (!state.available) return undefined;
+    const name = `${service}/${account}`;
+    return { getPassword: () => entries.get(name), setPassword: (p: string) => void entries.set(name, p) };
+  };
+  return { entries, state, open };
+}
+
+describe('defaultKeySource: a store keeps the key source it was created with (C-38)', () => {
+  const storeWith = (keychain: KeychainOpener, logger = recordingLogger().logger, dir = directory) =>
+    createEncryptedFileStore({ directory: dir, key: defaultKeySource(dir, logger, keychain), logger });
+
+  it('a keychain store is refused with storage_failed while its keychain is unreachable, and no key file is made', async () => {
+    const keychain = memoryKeychain();
+    await storeWith(keychain.open).set('k', { a: 1 });
+    expect(await readdir(directory)).toContain('.keychain');
+    keychain.state.available = false;
+    const error = await storeWith(keychain.open).get('k').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'storage_failed', message: expect.stringContaining('keychain') });
+    expect(await readdir(directory)).not.toContain('.key');
+    keychain.state.available = true;
+    expect(await storeWith(keychain.open).get('k')).toEqual({ a: 1 });
+  });
+
+  it('a key-file store keeps its key file once a keychain works', async () => {
+    const keychain = memoryKeychain();
+    keychain.state.available = false;
+    const { warnings, logger } = recordingLogger();
+    await storeWith(keychain.open, logger).set('k', { a: 1 });
+    expect(warnings).toHaveLength(1);
+    keychain.state.available = true;
+    expect(await storeWith(keychain.open).get('k')).toEqual({ a: 1 });
+    expect(keychain.entries.size).toBe(0);
+  });
+
+  it('names the keychain entry after the absolute directory, so another spelling of it opens the same store', async () => {
+    const keychain = memoryKeychain();
+    await storeWith(keychain.open).set('k', { a: 1 });
+    expect([...keychain.entries.keys()]).toEqual([`portcullis-mcp-oauth-client/${directory}`]);
+    const other = join(directory, '..', basename(directory));
+    expect(await storeWith(keychain.open, undefined, other).get('k')).toEqual({ a: 1 });
+    expect(keychain.entries.size).toBe(1);
+  });
+
+  it('a store made before the marker, opened while its keychain is unreachable, is refused rather than given a key file', async () => {
+    const keychain = memoryKeychain();
+    const legacyKey = Buffer.alloc(32, 7);
+    keychain.entries.set(`portcullis-mcp-oauth-client/${directory}`, legacyKey.toString('base64'));
+    await createEncryptedFileStore({ directory, key: async () => legacyKey }).set('k', { a: 1 });
+    keychain.state.available = false;
+    await expect(storeWith(keychain.open).get('k')).rejects.toMatchObject({ code: 'storage_failed', message: expect.stringContaining('keychain') });
+    expect(await readdir(directory)).not.toContain('.key');
+    keychain.state.available = true;
+    expect(await storeWith(keychain.open).get('k')).toEqual({ a: 1 });
+  });
+
+  it('a store made before the marker, its entry named after the directory as given, keeps its key', async () => {
+    const keychain = memoryKeychain();
+    const relative = join('.', relativePath(process.cwd(), directory));
+    const legacyKey = Buffer.alloc(32, 9);
+    keychain.entries.set(`portcullis-mcp-oauth-client/${relative}`, legacyKey.toString('base64'));
+    await createEncryptedFileStore({ directory, key: async () => legacyKey }).set('k', { a: 1 });
+    expect(await storeWith(keychain.open, undefined, relative).get('k')).toEqual({ a: 1 });
+    expect(await readFile(join(directory, '.keychain'), 'utf8')).toBe(relative);
+    expect(keychain.entries.size).toBe(1);
   });
 });
 
