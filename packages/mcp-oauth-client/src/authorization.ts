@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { isNativeError } from 'node:util/types';
 import { clientAuthentication, oauthClient, requestOptions, type ClientCredentials } from './client-authentication.js';
 import type { AuthorizationServerMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
@@ -172,13 +173,20 @@ export function tokenError(code: 'token_request_failed' | 'refresh_failed', what
       status: error.status,
     });
   }
-  return new McpOAuthError(code, `${what} failed: ${error instanceof Error ? error.message : 'unknown error'}`, { cause: scrubbed(error) });
+  const cause = scrubbed(error);
+  return new McpOAuthError(code, `${what} failed: ${cause?.message ?? 'unknown error'}`, { cause });
 }
 
-/** An error's name, message and code, without its `cause` (which may hold a token response) or other fields (a callback's parameters). */
-function scrubbed(error: unknown): Error | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const copy = new Error(error.message);
+/**
+ * An error's name, message and code, and so for its causes, without any other field: oauth4webapi
+ * puts a token response in `cause.body` and a callback's parameters on its errors. The causes'
+ * codes say whether the request was ever sent (see failedBeforeSending).
+ */
+function scrubbed(error: unknown, depth = 0): Error | undefined {
+  // isNativeError: undici's and Node's errors come from their own realm (see failedBeforeSending).
+  if (!(error instanceof Error || isNativeError(error)) || depth > 4) return undefined;
+  const cause = scrubbed(error.cause, depth + 1);
+  const copy = new Error(error.message, cause && { cause });
   copy.name = error.name;
   const errorCode = (error as { code?: unknown }).code;
   if (typeof errorCode === 'string') Object.assign(copy, { code: errorCode });

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction as NodeLookupFunction } from 'node:net';
+import { isNativeError } from 'node:util/types';
 import { McpOAuthError } from './errors.js';
 
 /** The `fetch` shape this package calls and returns. */
@@ -231,6 +232,28 @@ export const nodeTransport: SafeFetchTransport = (req) =>
     outgoing.on('error', reject);
     outgoing.end(req.body);
   });
+
+/** Failures that happen before a request's first byte leaves: no name, no route, no listener, a certificate refused. */
+const NOT_SENT = new Set([
+  'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Whether a fetch failed before anything was sent (refused by the SSRF guard, a name that did not
+ * resolve, a connection that was never made), judged from the error and its causes: the peer cannot
+ * have acted on such a request. A timeout or a reset after connecting is not one of these.
+ */
+export function failedBeforeSending(error: unknown): boolean {
+  // isNativeError: errors Node raises come from its own realm, where `instanceof Error` can fail (vm, jest).
+  for (let e: unknown = error, depth = 0; (e instanceof Error || isNativeError(e)) && depth < 5; e = (e as Error).cause, depth++) {
+    if (e instanceof McpOAuthError && e.code === 'ssrf_blocked') return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT.has(code)) return true;
+  }
+  return false;
+}
 
 /**
  * `lookup(host)` within the request's time limit and the caller's signal: a resolver that hangs

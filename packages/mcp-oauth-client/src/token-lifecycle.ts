@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { McpOAuthError } from './errors.js';
 import { createInProcessLock, type RefreshLock } from './refresh-lock.js';
+import { failedBeforeSending } from './safe-fetch.js';
 import { asStoredTokens, type StoredTokens, type TokenStore } from './token-store.js';
 
 /** Options of {@link createTokenLifecycle}. */
@@ -46,7 +47,9 @@ export function createTokenLifecycle(options: TokenLifecycleOptions): TokenLifec
   const now = options.now ?? Date.now;
   const inFlight = new Map<string, Promise<StoredTokens | undefined>>();
   // Digests of refresh tokens this process has sent and not seen come back: a rotated-away token,
-  // or one whose refresh ended without an answer, is never sent again (OAuth 2.1 §4.3.1 rotation).
+  // or one whose refresh ended without an answer, is never sent again (OAuth 2.1 §4.3.1 rotation;
+  // resending one the AS did rotate would look like a replay, RFC 9700 §4.14). A refresh that
+  // failed before it was sent (the AS unreachable) spends nothing.
   const spent = new Set<string>();
 
   const read = async (key: string) => {
@@ -80,6 +83,8 @@ export function createTokenLifecycle(options: TokenLifecycleOptions): TokenLifec
         if (error instanceof McpOAuthError && error.oauthError !== undefined) {
           const again = await read(key);
           if (again?.refreshToken === latest.refreshToken) await store.delete(key);
+        } else if (failedBeforeSending(error)) {
+          spent.delete(sent);
         }
         throw error;
       }

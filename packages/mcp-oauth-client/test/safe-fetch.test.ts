@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { McpOAuthError } from '../src/errors.js';
-import { createSafeFetch, isBlockedAddress, type HostLookup, type TransportRequest } from '../src/safe-fetch.js';
+import { createSafeFetch, failedBeforeSending, isBlockedAddress, type HostLookup, type TransportRequest } from '../src/safe-fetch.js';
 
 /** A transport that records what it was asked to send and never connects anywhere. */
 function recordingTransport(respond: (req: TransportRequest) => Response = () => Response.json({ ok: true })) {
@@ -221,5 +221,21 @@ describe('createSafeFetch over real loopback HTTP (allowInsecureLoopback)', () =
     const fetch = createSafeFetch({ allowInsecureLoopback: true, timeoutMs: 200 });
     expect((await refusal(fetch(`${base}/hang`))).code).toBe('fetch_failed');
     expect((await refusal(fetch(`${base}/hang-body`))).code).toBe('fetch_failed');
+  });
+});
+
+describe('failedBeforeSending: whether a failed request can have reached the peer (C-39: a refresh token is spent only if it may have)', () => {
+  const nodeError = (code: string) => Object.assign(new Error(code), { code });
+  const wrapped = (cause: unknown) => new McpOAuthError('fetch_failed', 'Request failed', { cause });
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID'])('%s: never sent', (code) => {
+    expect(failedBeforeSending(wrapped(nodeError(code)))).toBe(true);
+    expect(failedBeforeSending(new TypeError('fetch failed', { cause: nodeError(code) }))).toBe(true);
+  });
+  it.each(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT'])('%s: may have been received', (code) => {
+    expect(failedBeforeSending(wrapped(nodeError(code)))).toBe(false);
+  });
+  it('a refusal of the SSRF guard was never sent; an error without a code may have been', () => {
+    expect(failedBeforeSending(new McpOAuthError('ssrf_blocked', 'Refusing'))).toBe(true);
+    expect(failedBeforeSending(wrapped(new Error('socket hang up')))).toBe(false);
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { refreshTokens, type TokenRequestContext } from '../src/authorization.js';
 import { McpOAuthError } from '../src/errors.js';
+import { createSafeFetch, type FetchLike } from '../src/safe-fetch.js';
 import { createTokenLifecycle } from '../src/token-lifecycle.js';
 import { asStoredTokens, createMemoryStore, type StoredTokens } from '../src/token-store.js';
 
@@ -73,7 +76,7 @@ describe('createTokenLifecycle', () => {
     expect(asStoredTokens(await store.get('k'))?.refreshToken).toBe('rt-4');
   });
 
-  it('keeps the tokens after a network failure, but never sends that refresh token again', async () => {
+  it('keeps the tokens after a refresh that ended without an answer, but never sends that refresh token again', async () => {
     const store = createMemoryStore();
     const lifecycle = createTokenLifecycle({ store, now: () => NOW });
     await lifecycle.save('k', tokens(1, NOW - 1));
@@ -86,6 +89,72 @@ describe('createTokenLifecycle', () => {
     expect(asStoredTokens(await store.get('k'))?.refreshToken).toBe('rt-1');
     expect(await lifecycle.ensureFresh('k', failing)).toBeUndefined();
     expect(sent).toEqual(['rt-1']);
+  });
+
+  describe('C-39 a refresh that never reached the AS spends nothing; one it may have received is never resent', () => {
+    /** A loopback token endpoint: `refuse` (nothing listens on the port) or `reset` (reads the request, then drops the connection). */
+    async function tokenEndpoint(mode: 'refuse' | 'reset') {
+      const sockets = new Set<Socket>();
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.once('data', () => socket.destroy());
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const { port } = server.address() as AddressInfo;
+      const close = () => new Promise<void>((done) => server.close(() => done()));
+      if (mode === 'refuse') await close();
+      return { url: `http://127.0.0.1:${port}`, close: async () => (mode === 'reset' ? close() : undefined) };
+    }
+    const context = (issuer: string, fetch: FetchLike): TokenRequestContext => ({
+      authorizationServer: { issuer, token_endpoint: `${issuer}/token` },
+      client: { clientId: 'c', tokenEndpointAuthMethod: 'none' },
+      fetch,
+      allowInsecureLoopback: true,
+      resource: 'https://mcp.example/mcp',
+    });
+    const fetches: Array<[string, FetchLike]> = [
+      ['the SSRF-guarded fetch', createSafeFetch({ allowInsecureLoopback: true })],
+      ['the global fetch', globalThis.fetch as FetchLike],
+    ];
+
+    it.each(fetches)('connection refused, through %s: the next refresh sends the same refresh token', async (_, fetch) => {
+      const as = await tokenEndpoint('refuse');
+      const store = createMemoryStore();
+      const lifecycle = createTokenLifecycle({ store, now: () => NOW });
+      await lifecycle.save('k', tokens(1, NOW - 1));
+      const sent: string[] = [];
+      const unreachable = async (t: StoredTokens) => {
+        sent.push(t.refreshToken!);
+        return refreshTokens(context(as.url, fetch), t.refreshToken!);
+      };
+      await expect(lifecycle.ensureFresh('k', unreachable)).rejects.toBeInstanceOf(McpOAuthError);
+      const back = async (t: StoredTokens) => {
+        sent.push(t.refreshToken!);
+        return tokens(2, NOW + 3_600_000);
+      };
+      expect((await lifecycle.ensureFresh('k', back))?.accessToken).toBe('at-2');
+      expect(sent).toEqual(['rt-1', 'rt-1']);
+    });
+
+    it.each(fetches)('connection dropped after the request was sent, through %s: that refresh token is never sent again', async (_, fetch) => {
+      const as = await tokenEndpoint('reset');
+      try {
+        const store = createMemoryStore();
+        const lifecycle = createTokenLifecycle({ store, now: () => NOW });
+        await lifecycle.save('k', tokens(1, NOW - 1));
+        const sent: string[] = [];
+        const dropped = async (t: StoredTokens) => {
+          sent.push(t.refreshToken!);
+          return refreshTokens(context(as.url, fetch), t.refreshToken!);
+        };
+        await expect(lifecycle.ensureFresh('k', dropped)).rejects.toBeInstanceOf(McpOAuthError);
+        expect(await lifecycle.ensureFresh('k', dropped)).toBeUndefined();
+        expect(sent).toEqual(['rt-1']);
+        expect(asStoredTokens(await store.get('k'))?.refreshToken).toBe('rt-1');
+      } finally {
+        await as.close();
+      }
+    });
   });
 
   it('C-39 keeps using a refresh token the AS did not rotate (no new refresh_token in its answer)', async () => {
