@@ -175,6 +175,28 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     expect(await status(undefined)).toBe(401);
   });
 
+  it('S-11 S-25 RFC 7519 §2: an aud that names this resource only once URL parsing has repaired it is another resource (401)', async () => {
+    const token = await fx.token('mcp:tools');
+    const withAud = (aud: string): TokenVerifier => async (t) => {
+      const { resource: _resource, ...info } = await fx.verifier(t);
+      return { ...info, claims: { aud } };
+    };
+    const status = async (aud: string) => (await request(app({ verifier: withAud(aud) })).post('/mcp').set('Authorization', `Bearer ${token}`)).status;
+    const { origin, pathname } = new URL(JWT_RESOURCE);
+    // Only the case of scheme and host may differ (S-25).
+    expect(await status(`${origin.toUpperCase()}${pathname}`)).toBe(200);
+    for (const aud of [
+      `${origin}/tenant-b/..${pathname}`,
+      `${origin}/tenant-b/%2e%2e${pathname}`,
+      ` ${JWT_RESOURCE}`,
+      `${JWT_RESOURCE}\t`,
+      `${origin}${pathname.replaceAll('/', '\\')}`,
+      `${origin.replace('//', '')}${pathname}`,
+    ]) {
+      expect([aud, await status(aud)]).toEqual([aud, 401]);
+    }
+  });
+
   it('S-26: a token in the query string is never accepted: 400 invalid_request, even with a valid header', async () => {
     const token = await fx.token('mcp:tools');
     for (const req of [

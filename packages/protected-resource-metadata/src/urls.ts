@@ -59,13 +59,33 @@ export function canonicalResource(url: URL): string {
   return url.pathname === '/' && !url.search ? url.origin : url.href;
 }
 
-/** Whether two resource identifiers name the same resource, after canonicalisation. */
+/**
+ * Whether `value` is exactly what URL parsing makes of it (`url`), but for the case of the scheme and
+ * host and the slash of an empty path. Parsing also repairs: it resolves dot segments (`%2e%2e` too),
+ * drops tabs, newlines and surrounding spaces, turns `\` into `/` and supplies a missing `//`; a
+ * string it had to repair is not the identifier it parses to.
+ */
+export function isVerbatimUrl(value: string, url: URL): boolean {
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\\]*/.exec(value)?.[0];
+  if (authority === undefined) return false;
+  const folded = authority.toLowerCase() + value.slice(authority.length);
+  return folded === url.href || (url.pathname === '/' && !url.search && `${folded}/` === url.href);
+}
+
+/**
+ * Whether two resource identifiers name the same resource: equal after canonicalisation (S-25: the
+ * case of scheme and host, the root path's slash), and a string only if URL parsing did not have to
+ * repair it (see {@link isVerbatimUrl}): `aud` values are compared as strings (RFC 7519 §2, RFC 9068 §4),
+ * and `https://mcp.example.com/tenant-b/%2e%2e/mcp` is not `https://mcp.example.com/mcp`.
+ */
 export function sameResource(a: URL | string, b: URL | string): boolean {
-  try {
-    return canonicalResource(new URL(String(a))) === canonicalResource(new URL(String(b)));
-  } catch {
-    return false;
-  }
+  const canonical = (value: URL | string): string | undefined => {
+    if (value instanceof URL) return canonicalResource(value);
+    const url = URL.parse(value);
+    return url && isVerbatimUrl(value, url) ? canonicalResource(url) : undefined;
+  };
+  const left = canonical(a);
+  return left !== undefined && left === canonical(b);
 }
 
 /**

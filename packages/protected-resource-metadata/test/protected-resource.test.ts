@@ -20,6 +20,15 @@ describe('defineProtectedResource', () => {
     expect(r.metadataPaths).toEqual(['/.well-known/oauth-protected-resource']);
   });
 
+  it('C-08: an issuer is published as written, so one that URL parsing would repair is refused', () => {
+    for (const issuer of [' https://auth.example.com', 'https://auth.exa\tmple.com', 'https:\\\\auth.example.com', 'https:auth.example.com', 'https://auth.example.com/a/../t']) {
+      expect(() => defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [issuer] })).toThrow(/not written as a URL/);
+    }
+    for (const issuer of ['https://auth.example.com', 'https://auth.example.com/', 'https://Auth.Example.com/tenant']) {
+      expect(defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [issuer] }).authorizationServers).toEqual([issuer]);
+    }
+  });
+
   it('S-04: serveAtRoot adds the root well-known path', () => {
     const r = defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [AS], serveAtRoot: true });
     expect(r.metadataPaths).toEqual(['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']);
