@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { isNativeError } from 'node:util/types';
+import { isHeaderSafeToken } from './access-token.js';
 import { clientAuthentication, oauthClient, requestOptions, type ClientCredentials } from './client-authentication.js';
 import type { AuthorizationServerMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
@@ -136,6 +137,8 @@ export interface TokenRequestContext {
 
 /** Converts a token response to what is stored: absolute expiry, granted scope (else the requested one). */
 export function toStoredTokens(response: oauth.TokenEndpointResponse, context: TokenRequestContext, requestedScope: string | undefined, previousRefreshToken?: string): StoredTokens {
+  // Thrown inside the token requests' try, so it leaves as their typed error; never with the token.
+  if (!isHeaderSafeToken(response.access_token)) throw new Error('The access token issued has characters an Authorization header cannot carry (RFC 6749 §A.12)');
   const now = (context.now ?? Date.now)();
   const scope = response.scope ?? requestedScope;
   const refreshToken = response.refresh_token ?? previousRefreshToken;

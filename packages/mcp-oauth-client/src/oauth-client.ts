@@ -15,6 +15,7 @@ import { canonicalServerUrl, discover, type DiscoveryResult } from './discovery.
 import { McpOAuthError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RefreshLock } from './refresh-lock.js';
+import { isHeaderSafeToken } from './access-token.js';
 import { assertClientMetadataUrl, assertPreRegisteredClients, resolveClient, type ClientMetadata, type PreRegisteredClient, type ResolvedClient } from './registration.js';
 import { createSafeFetch, isLoopbackHttpName, type FetchLike, type HostLookup } from './safe-fetch.js';
 import { selectScopes, splitScope } from './scopes.js';
@@ -322,8 +323,14 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
         if (!options.authorizationHandler) {
           throw new McpOAuthError('authorization_required', `Authorization needed for ${ctx.serverUrl}; configure an authorizationHandler or use startAuthorization()`);
         }
-        const { authorizationUrl } = await startWith(ctx, scopes);
+        const { authorizationUrl, state } = await startWith(ctx, scopes);
         const callback = await options.authorizationHandler(authorizationUrl, { redirectUri: options.redirectUri!, fetch: oauthFetch });
+        // Only the answer to this request: a handler that hands back another pending authorization's
+        // callback (a shared redirect URI) would have this server sent another resource's tokens (C-30).
+        if (URL.parse(String(callback))?.searchParams.get('state') !== state) {
+          pendings.delete(state);
+          throw new McpOAuthError('state_mismatch', `The authorization handler returned a callback for another authorization than the one started for ${ctx.serverUrl}`);
+        }
         return completeAuthorization(callback);
       }
     }
@@ -389,6 +396,10 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       if (existing) await store.delete((await existing).tokensKey);
     },
     async authorizationHeaders(ctx, tokens, request) {
+      // Tokens go only to the resource they were issued for, from the AS that issued them (RFC 8707,
+      // C-18), whatever produced them: none are sent otherwise, and the server's 401 starts over.
+      if (tokens.resource !== ctx.discovery.resource || tokens.issuer !== ctx.discovery.authorizationServer.issuer) return {};
+      if (!isHeaderSafeToken(tokens.accessToken)) throw new McpOAuthError('storage_failed', 'A stored access token has characters an Authorization header cannot carry');
       if (tokens.tokenType === 'DPoP' && options.dpopKeyPair) {
         const nonce = dpopNonces.get(request.url.origin);
         const proof = await createDpopProof(options.dpopKeyPair, { method: request.method, url: request.url, accessToken: tokens.accessToken, ...(nonce !== undefined && { nonce }) });

@@ -1,3 +1,4 @@
+import { isHeaderSafeToken } from './access-token.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { McpOAuthError } from './errors.js';
 
@@ -20,13 +21,15 @@ export interface StaticTokenOptions {
  */
 export function staticToken(token: string | (() => string | Promise<string>), options: StaticTokenOptions = {}): AuthStrategy<undefined> {
   const scheme = options.scheme ?? 'Bearer';
-  if (typeof token !== 'function' && (typeof token !== 'string' || token.trim() === '')) {
-    throw new McpOAuthError('invalid_options', 'staticToken needs a non-empty token or a function returning one');
+  if (typeof token !== 'function' && (typeof token !== 'string' || !isHeaderSafeToken(token))) {
+    throw new McpOAuthError('invalid_options', 'staticToken needs a token (no spaces or line breaks: it is sent in an Authorization header) or a function returning one');
   }
   return {
     async headers() {
       const value = typeof token === 'function' ? await token() : token;
-      if (typeof value !== 'string' || value.trim() === '') throw new McpOAuthError('invalid_options', 'The staticToken source returned no token');
+      if (typeof value !== 'string' || !isHeaderSafeToken(value)) {
+        throw new McpOAuthError('invalid_options', 'The staticToken source returned no token, or one with spaces or line breaks (trim what you read from a file)');
+      }
       return { authorization: `${scheme} ${value}` };
     },
     onChallenge({ status, challenge, request }) {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { createOAuthClient } from '../src/oauth-client.js';
 import { asMetadata, stubWorld, tokenResponse } from './helpers/stub-world.js';
@@ -70,6 +71,63 @@ describe('oauth-client', () => {
     await client.context(`${MCP}/mcp`, undefined, { refresh: true });
     await expect(client.completeAuthorization(`http://127.0.0.1:8765/callback?code=c&state=${state}`)).rejects.toMatchObject({ code: 'resource_mismatch' });
     expect(tokenCalls).toBe(0);
+  });
+
+  it('C-30 C-37 a handler that answers with another pending authorization\'s callback gets state_mismatch; that code is not exchanged', async () => {
+    const OTHER = 'https://other.example.com';
+    let tokenCalls = 0;
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${OTHER}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${OTHER}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => (tokenCalls++, tokenResponse(`at-${tokenCalls}`)),
+    });
+    let otherCallback = '';
+    const client = createOAuthClient({
+      oauthFetch: world.fetch,
+      redirectUri: 'http://127.0.0.1:8765/callback',
+      preRegistered: [{ clientId: 'app', issuer: AS }],
+      // One redirect URI for both flows: this handler hands back whichever callback arrived.
+      authorizationHandler: async () => otherCallback,
+    });
+    const { state } = await client.startAuthorization(`${OTHER}/mcp`);
+    otherCallback = `http://127.0.0.1:8765/callback?code=for-other&state=${state}`;
+    await expect(client.handleChallenge(`${MCP}/mcp`, undefined, undefined)).rejects.toMatchObject({ code: 'state_mismatch' });
+    expect(tokenCalls).toBe(0);
+    // The other flow is untouched and still completes, for its own resource.
+    expect(await client.completeAuthorization(otherCallback)).toMatchObject({ resource: `${OTHER}/mcp` });
+  });
+
+  it('C-25 tokens of another resource or issuer are never put in a request to this server', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, redirectUri: 'http://127.0.0.1:8765/callback', preRegistered: [{ clientId: 'app', issuer: AS }] });
+    const ctx = await client.context(`${MCP}/mcp`);
+    const request = { method: 'POST', url: new URL(`${MCP}/mcp`) };
+    const tokens = { accessToken: 'at', tokenType: 'Bearer' as const, issuer: AS, clientId: 'app', resource: `${MCP}/mcp` };
+    expect(await client.authorizationHeaders(ctx, tokens, request)).toEqual({ authorization: 'Bearer at' });
+    expect(await client.authorizationHeaders(ctx, { ...tokens, resource: 'https://other.example.com/mcp' }, request)).toEqual({});
+    expect(await client.authorizationHeaders(ctx, { ...tokens, issuer: 'https://other-as.example.com' }, request)).toEqual({});
+  });
+
+  it('RFC 6749 §A.12 an issued access token an Authorization header cannot carry is refused at the token response, never quoted', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => tokenResponse('SECRET-AT\r\nx'),
+    });
+    const client = createOAuthClient({
+      oauthFetch: world.fetch,
+      redirectUri: 'http://127.0.0.1:8765/callback',
+      preRegistered: [{ clientId: 'app', issuer: AS }],
+      authorizationHandler: async (url) => `http://127.0.0.1:8765/callback?code=c&state=${url.searchParams.get('state')}`,
+    });
+    const error = await client.handleChallenge(`${MCP}/mcp`, undefined, undefined).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'token_request_failed' });
+    expect(inspect(error, { depth: 10 })).not.toContain('SECRET');
+    expect(await client.tokens(`${MCP}/mcp`)).toBeUndefined();
   });
 
   it('refuses a callback that is not an absolute URL with invalid_url', async () => {

@@ -106,6 +106,24 @@ describe('static token strategy (issue 8; C-35)', () => {
   it('rejects an empty token at construction (invalid_options)', () => {
     expect(() => staticToken('')).toThrow(expect.objectContaining({ code: 'invalid_options' }));
   });
+
+  it('refuses a token with a line break or a space (invalid_options), and never quotes it: no request is sent', async () => {
+    for (const token of ['SECRET-1\r\nx', 'SECRET-2 x', 'SECRET-3\n']) {
+      const thrown = (() => {
+        try {
+          staticToken(token);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(thrown).toMatchObject({ code: 'invalid_options' });
+      expect(thrown!.message).not.toContain('SECRET');
+      const error = await rejection(withOAuth(globalThis.fetch, staticToken(() => token))(server.url, post));
+      expect(error).toMatchObject({ code: 'invalid_options' });
+      expect(error.message).not.toContain('SECRET');
+    }
+    expect(server.authorizations).toHaveLength(0);
+  });
 });
 
 describe('custom strategy seam (issue 8)', () => {
