@@ -103,7 +103,6 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   });
 
   if (values['sign-out']) {
-    await oauth.context(serverUrl);
     await oauth.signOut(serverUrl);
     io.err(`Signed out of ${serverUrl}.`);
     return 0;

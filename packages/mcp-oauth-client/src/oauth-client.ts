@@ -135,7 +135,7 @@ export interface McpOAuthClient {
   startAuthorization(serverUrl: string | URL, options?: { challenge?: ResourceChallenge; scopes?: readonly string[] }): Promise<{ authorizationUrl: URL; state: string }>;
   /** Programmatic API, step 2: the callback URL the AS redirected to; validates it (C-30…C-34), exchanges the code, stores the tokens. */
   completeAuthorization(callbackUrl: string | URL): Promise<StoredTokens>;
-  /** Forgets the tokens for a server. */
+  /** Forgets the stored tokens for a server (discovering it first if this client has not yet). */
   signOut(serverUrl: string | URL): Promise<void>;
   /** Builds the `Authorization` (and `DPoP`) headers for a request with these tokens. */
   authorizationHeaders(context: ServerContext, tokens: StoredTokens, request: { method: string; url: URL }): Promise<Record<string, string>>;
@@ -392,8 +392,8 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       if (nonce) dpopNonces.set(url.origin, nonce);
     },
     async signOut(serverUrl) {
-      const existing = contexts.get(keyOf(serverUrl));
-      if (existing) await store.delete((await existing).tokensKey);
+      // A fresh process (a CLI's `logout`) has no context yet: discover it, or nothing would be deleted.
+      await store.delete((await context(serverUrl)).tokensKey);
     },
     async authorizationHeaders(ctx, tokens, request) {
       // Tokens go only to the resource they were issued for, from the AS that issued them (RFC 8707,

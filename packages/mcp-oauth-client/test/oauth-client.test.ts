@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { createOAuthClient } from '../src/oauth-client.js';
+import { createMemoryStore } from '../src/token-store.js';
 import { asMetadata, stubWorld, tokenResponse } from './helpers/stub-world.js';
 
 // The real orchestrator; only the network edge (fetch) and the browser (authorization handler) are stubs.
@@ -128,6 +129,28 @@ describe('oauth-client', () => {
     expect(error).toMatchObject({ code: 'token_request_failed' });
     expect(inspect(error, { depth: 10 })).not.toContain('SECRET');
     expect(await client.tokens(`${MCP}/mcp`)).toBeUndefined();
+  });
+
+  it('C-38 signOut in a fresh process (a CLI logout) deletes the stored tokens', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => tokenResponse('at-1', { expires_in: 3600 }),
+    });
+    const store = createMemoryStore();
+    const options = {
+      oauthFetch: world.fetch,
+      store,
+      redirectUri: 'http://127.0.0.1:8765/callback',
+      preRegistered: [{ clientId: 'app', issuer: AS }],
+      authorizationHandler: async (url: URL) => `http://127.0.0.1:8765/callback?code=c&state=${url.searchParams.get('state')}`,
+    };
+    await createOAuthClient(options).handleChallenge(`${MCP}/mcp`, undefined, undefined);
+    const later = createOAuthClient(options);
+    await later.signOut(`${MCP}/mcp`);
+    const fresh = createOAuthClient(options);
+    await fresh.context(`${MCP}/mcp`);
+    expect(await fresh.tokens(`${MCP}/mcp`)).toBeUndefined();
   });
 
   it('refuses a callback that is not an absolute URL with invalid_url', async () => {
