@@ -60,6 +60,7 @@ export function protectedResourceMetadata(
   for (const resource of list) {
     let body: () => Promise<string>;
     if (sign) {
+      sign.refuseClaimNames(resource.document);
       // Signed once, lazily: the first request waits, later ones reuse the same JWS.
       let signed: Promise<string> | undefined;
       body = () => (signed ??= sign(resource.document).then((jws) => JSON.stringify({ ...resource.document, signed_metadata: jws })));

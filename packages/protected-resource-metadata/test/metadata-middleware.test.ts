@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { generateKeyPair, jwtVerify } from 'jose';
+import { exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { ConfigurationError } from '@portcullis/token-verification';
 import { defineProtectedResource, protectedResourceMetadata } from '../src/index.js';
 
@@ -127,6 +127,39 @@ describe('protectedResourceMetadata', () => {
     const { iss: _iss, iat: _iat, ...claims } = payload;
     const { signed_metadata: _s, ...plain } = first.body;
     expect(claims).toEqual(plain);
+  });
+
+  it('S-02 RFC 9728 §2.2: a key that cannot sign with alg is refused when the middleware is made, not on the first request', async () => {
+    const es256 = await generateKeyPair('ES256', { extractable: true });
+    const rsa = await generateKeyPair('RS256', { extractable: true });
+    const p384 = await generateKeyPair('ES384');
+    for (const [key, alg] of [
+      [es256.publicKey, 'ES256'],
+      [await exportJWK(es256.publicKey), 'ES256'],
+      [rsa.privateKey, 'ES256'],
+      [p384.privateKey, 'ES256'],
+      [es256.privateKey, 'RS256'],
+      [rsa.privateKey, 'PS256'],
+      [rsa.privateKey, 'RS384'],
+    ] as const) {
+      expect(() => protectedResourceMetadata(mcp, { signedMetadata: { key, alg, issuer: 'https://mcp.example.com' } })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_KEY' }),
+      );
+    }
+    for (const [key, alg] of [[es256.privateKey, 'ES256'], [await exportJWK(es256.privateKey), 'ES256'], [rsa.privateKey, 'RS256'], [await exportJWK(rsa.privateKey), 'PS256']] as const) {
+      const res = await request(appFor(protectedResourceMetadata(mcp, { signedMetadata: { key, alg, issuer: 'https://mcp.example.com' } }))).get(
+        '/.well-known/oauth-protected-resource/mcp',
+      );
+      expect([alg, res.status]).toEqual([alg, 200]);
+    }
+  });
+
+  it('RFC 9728 §2.2: a metadata field named like a JWT claim (exp, iss…) is refused when signing', () => {
+    const withExp = defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: ['https://auth.example.com'], extra: { exp: 1 } });
+    return generateKeyPair('ES256').then(({ privateKey }) => {
+      expect(() => protectedResourceMetadata(withExp, { signedMetadata: { key: privateKey, alg: 'ES256', issuer: 'https://mcp.example.com' } })).toThrow(/exp/);
+      expect(() => protectedResourceMetadata(withExp)).not.toThrow();
+    });
   });
 
   it('refuses symmetric or none algorithms for signed_metadata', async () => {
