@@ -199,6 +199,19 @@ describe('fuzz: URL canonicalisation (S-25, C-26, C-04)', () => {
     );
   });
 
+  it('S-04 C-02 the first metadata URL our client tries for a server is one the server\'s own resource is served at', () => {
+    fc.assert(
+      fc.property(fc.webUrl({ validSchemes: ['https'] }), (text) => {
+        const url = new URL(text);
+        url.hash = '';
+        url.search = '';
+        const served = defineProtectedResource({ resource: url.href, authorizationServers: ['https://as.example'] }).metadataPaths;
+        expect(served).toContain(protectedResourceMetadataUrls(url)[0]!.pathname);
+      }),
+      RUNS,
+    );
+  });
+
   it('sameResource and resourceMatchesServer never throw on arbitrary strings; sameResource is symmetric; a match is always same-origin', () => {
     fc.assert(
       fc.property(anyString, anyString, webUrl, (a, b, server) => {

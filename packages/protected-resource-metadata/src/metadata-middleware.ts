@@ -57,6 +57,9 @@ export function protectedResourceMetadata(
   const sign = options.signedMetadata ? createMetadataSigner(options.signedMetadata) : undefined;
 
   const routes = new Map<string, Route>();
+  // The slash-less path of a resource ending in `/` (see defineProtectedResource) yields to a resource
+  // that is served there in its own right.
+  const aliases = new Map<string, Route>();
   for (const resource of list) {
     let body: () => Promise<string>;
     if (sign) {
@@ -68,13 +71,19 @@ export function protectedResourceMetadata(
       const json = Promise.resolve(JSON.stringify(resource.document));
       body = () => json;
     }
+    const [inserted] = resource.metadataPaths;
     for (const path of resource.metadataPaths) {
+      if (inserted!.endsWith('/') && path === inserted!.slice(0, -1)) {
+        aliases.set(path, { body });
+        continue;
+      }
       if (routes.has(path)) {
         throw new ConfigurationError('ERR_DUPLICATE_RESOURCE', `Two resources would both be served at ${path}; give them different paths`);
       }
       routes.set(path, { body });
     }
   }
+  for (const [path, route] of aliases) if (!routes.has(path)) routes.set(path, route);
 
   const mirrorOption = options.mirrorAuthorizationServerMetadata;
   const mirror = mirrorOption

@@ -165,7 +165,10 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
 
   const pathInserted = wellKnownPath(resourceUrl);
   const rootPath = '/.well-known/oauth-protected-resource';
-  const metadataPaths = options.serveAtRoot && pathInserted !== rootPath ? [pathInserted, rootPath] : [pathInserted];
+  // A path ending in `/` is also served without it: clients (ours, the MCP SDKs) drop a terminating
+  // slash before inserting the well-known path, as RFC 8414 §3.1 has them do for issuers.
+  const unslashed = pathInserted.endsWith('/') ? pathInserted.slice(0, -1) : undefined;
+  const metadataPaths = [pathInserted, ...(unslashed ? [unslashed] : []), ...(options.serveAtRoot && pathInserted !== rootPath ? [rootPath] : [])];
 
   return Object.freeze({
     resource,

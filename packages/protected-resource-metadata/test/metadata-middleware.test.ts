@@ -109,6 +109,18 @@ describe('protectedResourceMetadata', () => {
     expect(() => protectedResourceMetadata([a, b])).toThrow(/\/\.well-known\/oauth-protected-resource\/mcp/);
   });
 
+  it('S-04 a resource ending in / and its slash-less neighbour on one app: each is served at its own path', async () => {
+    const slashed = defineProtectedResource({ resource: 'https://mcp.example.com/api/', authorizationServers: ['https://auth.example.com'] });
+    const plain = defineProtectedResource({ resource: 'https://mcp.example.com/api', authorizationServers: ['https://auth.example.com'] });
+    for (const order of [[slashed, plain], [plain, slashed]]) {
+      const app = appFor(protectedResourceMetadata(order));
+      expect((await request(app).get('/.well-known/oauth-protected-resource/api/')).body.resource).toBe('https://mcp.example.com/api/');
+      expect((await request(app).get('/.well-known/oauth-protected-resource/api')).body.resource).toBe('https://mcp.example.com/api');
+    }
+    const alone = appFor(protectedResourceMetadata(slashed));
+    expect((await request(alone).get('/.well-known/oauth-protected-resource/api')).body.resource).toBe('https://mcp.example.com/api/');
+  });
+
   it('honours cacheMaxAge and rejects a bad one', async () => {
     const res = await request(appFor(protectedResourceMetadata(mcp, { cacheMaxAge: 60 }))).get('/.well-known/oauth-protected-resource/mcp');
     expect(res.headers['cache-control']).toBe('public, max-age=60');

@@ -29,6 +29,12 @@ describe('defineProtectedResource', () => {
     }
   });
 
+  it('S-04 a resource whose path ends in / is also served where clients look, without the slash', async () => {
+    const r = defineProtectedResource({ resource: 'https://mcp.example.com/mcp/', authorizationServers: [AS] });
+    expect(r.resource).toBe('https://mcp.example.com/mcp/');
+    expect(r.metadataPaths).toEqual(['/.well-known/oauth-protected-resource/mcp/', '/.well-known/oauth-protected-resource/mcp']);
+  });
+
   it('S-04: serveAtRoot adds the root well-known path', () => {
     const r = defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [AS], serveAtRoot: true });
     expect(r.metadataPaths).toEqual(['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']);
