@@ -2,7 +2,8 @@
  * Stable codes of {@link UpstreamTokenError}. Match on these, never on messages.
  *
  * - `token_request_refused`: the token endpoint answered with an OAuth error (`oauthError`, `status`).
- * - `invalid_token_response`: the token endpoint answered something that is not a usable access token.
+ * - `invalid_token_response`: the token endpoint answered something that is not a usable access token
+ *   (or `getToken` gave `upstreamFetch` one that cannot go in an `Authorization` header).
  * - `discovery_failed`: the issuer's RFC 8414 metadata could not be fetched or is invalid.
  * - `fetch_failed`: the token endpoint could not be reached.
  */

@@ -7,7 +7,7 @@ import { createTokenExchanger, UpstreamTokenError } from '../src/index.js';
 
 let server: LocalServer;
 let lastBody = new URLSearchParams();
-let answer: { status: number; body: unknown } = { status: 400, body: { error: 'invalid_grant' } };
+let answer: { status: number; body: unknown; headers?: Record<string, string> } = { status: 400, body: { error: 'invalid_grant' } };
 beforeAll(async () => {
   server = await startLocalServer((req, res) => {
     let raw = '';
@@ -15,13 +15,16 @@ beforeAll(async () => {
     req.on('data', (chunk: string) => (raw += chunk));
     req.on('end', () => {
       lastBody = new URLSearchParams(raw);
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
     });
   });
 });
 afterAll(() => server.close());
 
 const subject = { token: 'caller-token' };
+const secretClient = { method: 'client_secret_post', clientId: 'mcp-server', clientSecret: 'server-secret-0123456789' } as const;
+/** An exchanger against the stub endpoint; the cache is off so each call is one request. */
+const stubExchanger = () => createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client: secretClient, cache: false });
 
 describe('the token endpoint of an upstream exchange', () => {
   it('RFC 8414 §3.3: the private_key_jwt assertion is addressed to the issuer exactly as configured, trailing slash included', async () => {
@@ -50,5 +53,17 @@ describe('the token endpoint of an upstream exchange', () => {
     const printed = inspect(error, { depth: 10 });
     expect(printed).not.toContain('at-SECRET-1234');
     expect(printed).not.toContain('rt-SECRET-5678');
+  });
+
+  it.each([
+    ['a newline', 'SECRET-AT\nx'],
+    ['a space', 'SECRET AT'],
+    ['a non-ASCII letter', 'SECRET-\u00c4T'],
+  ])('S-22 C-35: an access_token with %s cannot go in an Authorization header (RFC 6749 §A.12) and is refused without the token', async (_name, accessToken) => {
+    answer = { status: 200, body: { access_token: accessToken, token_type: 'Bearer', expires_in: 300, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } };
+    const error = await stubExchanger().exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenError);
+    expect(error).toMatchObject({ code: 'invalid_token_response' });
+    expect(inspect(error, { depth: 10 })).not.toContain('SECRET');
   });
 });
