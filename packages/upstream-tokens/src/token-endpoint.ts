@@ -147,7 +147,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
         throw new UpstreamTokenError('fetch_failed', `Could not reach the token endpoint ${as.token_endpoint}`, { cause: error });
       }
       try {
-        return await oauth.processGenericTokenEndpointResponse(as, oauthClient, response);
+        return await processTokenResponse(as, oauthClient, response);
       } catch (error) {
         if (error instanceof oauth.ResponseBodyError) {
           // Only the OAuth error code goes in the message; the description is the AS's text, kept in `cause`.
@@ -157,6 +157,23 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
       }
     },
   };
+}
+
+/**
+ * oauth4webapi throws WWWAuthenticateChallengeError on any challenge before it reads the body, but
+ * RFC 6749 §5.2 has a 401 `invalid_client` carry both a challenge and the OAuth error body: read the
+ * body anyway, so the refusal keeps its `error`. A non-200 answer still throws either way.
+ */
+async function processTokenResponse(as: oauth.AuthorizationServer, client: oauth.Client, response: Response): Promise<oauth.TokenEndpointResponse> {
+  try {
+    return await oauth.processGenericTokenEndpointResponse(as, client, response);
+  } catch (error) {
+    if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
+    const headers = new Headers(response.headers);
+    headers.delete('www-authenticate');
+    const unchallenged = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    return await oauth.processGenericTokenEndpointResponse(as, client, unchallenged);
+  }
 }
 
 /**

@@ -66,4 +66,13 @@ describe('the token endpoint of an upstream exchange', () => {
     expect(error).toMatchObject({ code: 'invalid_token_response' });
     expect(inspect(error, { depth: 10 })).not.toContain('SECRET');
   });
+
+  it('RFC 6749 §5.2: a 401 invalid_client with a WWW-Authenticate challenge is a refusal naming the OAuth error', async () => {
+    answer = { status: 401, headers: { 'www-authenticate': 'Basic realm="as"' }, body: { error: 'invalid_client', error_description: 'client authentication failed' } };
+    const error = await stubExchanger().exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenError);
+    expect(error).toMatchObject({ code: 'token_request_refused', oauthError: 'invalid_client', status: 401 });
+    expect((error as Error).message).toContain('invalid_client');
+  });
+
 });
