@@ -71,7 +71,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
         });
         if (resource !== undefined) parameters.set('resource', resource);
         if (scope) parameters.set('scope', scope);
-        return toUpstreamToken(await endpoint.request(TOKEN_EXCHANGE_GRANT_TYPE, parameters), now(), endpoint.label);
+        return toUpstreamToken(await endpoint.request(TOKEN_EXCHANGE_GRANT_TYPE, parameters), now(), endpoint.label, { requireIssuedTokenType: true });
       });
     },
   };

@@ -14,8 +14,14 @@ export function isHeaderSafeToken(value: unknown): value is string {
   return typeof value === 'string' && HEADER_SAFE_TOKEN.test(value);
 }
 
+/** What {@link toUpstreamToken} asks of a response beyond a usable Bearer token. */
+export interface TokenResponseExpectations {
+  /** RFC 8693 §2.2.1: a token-exchange response MUST carry `issued_token_type`. Default false (client credentials). */
+  readonly requireIssuedTokenType?: boolean;
+}
+
 /** Turns a processed token response into an {@link UpstreamToken}; only Bearer tokens are usable here. */
-export function toUpstreamToken(response: TokenEndpointResponse, nowMs: number, endpoint: string): UpstreamToken {
+export function toUpstreamToken(response: TokenEndpointResponse, nowMs: number, endpoint: string, expected: TokenResponseExpectations = {}): UpstreamToken {
   // Refused before it is cached; the message never quotes the token.
   if (!isHeaderSafeToken(response.access_token)) {
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} issued an access_token that cannot be sent in an Authorization header (RFC 6749 §A.12)`);
@@ -25,6 +31,9 @@ export function toUpstreamToken(response: TokenEndpointResponse, nowMs: number, 
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} issued a token of type ${JSON.stringify(response.token_type)}, not a Bearer access token`);
   }
   const issued = response['issued_token_type'];
+  if (issued === undefined && expected.requireIssuedTokenType === true) {
+    throw new UpstreamTokenError('invalid_token_response', `${endpoint} answered the token exchange without issued_token_type (RFC 8693 §2.2.1)`);
+  }
   if (issued !== undefined && issued !== 'urn:ietf:params:oauth:token-type:access_token') {
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} issued ${JSON.stringify(issued)}, not an access token`);
   }

@@ -75,4 +75,13 @@ describe('the token endpoint of an upstream exchange', () => {
     expect((error as Error).message).toContain('invalid_client');
   });
 
+
+  it('RFC 8693 §2.2.1: a token-exchange response without issued_token_type is refused', async () => {
+    answer = { status: 200, body: { access_token: 'upstream-at', token_type: 'Bearer', expires_in: 300 } };
+    const error = await stubExchanger().exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenError);
+    expect(error).toMatchObject({ code: 'invalid_token_response' });
+    expect((error as Error).message).toContain('issued_token_type');
+    expect((error as Error).message).not.toContain('upstream-at');
+  });
 });
