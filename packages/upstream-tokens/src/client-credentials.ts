@@ -34,7 +34,7 @@ export interface ClientCredentialsSource {
 export function createClientCredentialsSource(options: ClientCredentialsSourceOptions): ClientCredentialsSource {
   const endpoint = createTokenEndpoint(options, 'createClientCredentialsSource');
   const now = options.now ?? Date.now;
-  const cache = createTokenCache(options.cache ?? {}, now);
+  const cache = createTokenCache(options.cache ?? {}, now, 'createClientCredentialsSource');
   const parameters = new URLSearchParams();
   if (options.resource !== undefined) parameters.set('resource', String(options.resource));
   if (options.audience !== undefined) parameters.set('audience', String(options.audience));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ConfigurationError } from '@portcullis/token-verification';
 
 /** An access token for an upstream API. */
 export interface UpstreamToken {
@@ -14,9 +15,9 @@ export interface UpstreamToken {
 
 /** Cache options of {@link createTokenExchanger} and {@link createClientCredentialsSource}. */
 export interface TokenCacheOptions {
-  /** Most tokens kept; the least recently used goes first. Default 1000. */
+  /** Most tokens kept (a positive integer); the least recently used goes first. Default 1000. */
   readonly maxEntries?: number;
-  /** A token is renewed this many seconds before it expires. Default 30. */
+  /** A token is renewed this many seconds (finite, ≥ 0) before it expires. Default 30. */
   readonly skewSeconds?: number;
 }
 
@@ -36,7 +37,8 @@ export function cacheKey(...parts: readonly string[]): string {
   return hash.digest('base64url');
 }
 
-export function createTokenCache(options: TokenCacheOptions | false, now: () => number): TokenCache {
+/** `factory` names the option in a {@link ConfigurationError}: a bad bound or skew fails at construction, not at the first lookup. */
+export function createTokenCache(options: TokenCacheOptions | false, now: () => number, factory = 'createTokenCache'): TokenCache {
   const inFlight = new Map<string, Promise<UpstreamToken>>();
   if (options === false) {
     return {
@@ -51,7 +53,11 @@ export function createTokenCache(options: TokenCacheOptions | false, now: () => 
     };
   }
   const maxEntries = options.maxEntries ?? 1000;
-  const skewMs = (options.skewSeconds ?? 30) * 1000;
+  const skewSeconds = options.skewSeconds ?? 30;
+  // NaN would never evict (size > NaN is false) and a negative skew would serve expired tokens.
+  if (!Number.isSafeInteger(maxEntries) || maxEntries <= 0) throw new ConfigurationError('invalid_cache', `${factory}: cache.maxEntries must be a positive integer`);
+  if (typeof skewSeconds !== 'number' || !Number.isFinite(skewSeconds) || skewSeconds < 0) throw new ConfigurationError('invalid_cache', `${factory}: cache.skewSeconds must be a finite number ≥ 0`);
+  const skewMs = skewSeconds * 1000;
   // A Map keeps insertion order: re-inserting on a hit makes the first key the least recently used.
   const entries = new Map<string, UpstreamToken & { readonly expiresAt: number }>();
   return {

@@ -2,6 +2,7 @@ import { importJWK, type CryptoKey, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { ConfigurationError } from '@portcullis/token-verification';
 import { UpstreamTokenError } from './errors.js';
+import type { TokenResponse } from './token-response.js';
 
 /**
  * How this server authenticates to the token endpoint with its own credentials (OAuth 2.1 §2.4).
@@ -37,7 +38,7 @@ export type TokenEndpointOptions = TokenEndpointLocation & {
 /** A token endpoint call, with discovery done once and client authentication prepared. */
 export interface TokenEndpoint {
   /** Sends a grant and returns the processed response; typed {@link UpstreamTokenError} on failure. */
-  request(grantType: string, parameters: URLSearchParams): Promise<oauth.TokenEndpointResponse>;
+  request(grantType: string, parameters: URLSearchParams): Promise<TokenResponse>;
   /** For messages: the token endpoint URL (or the issuer before discovery). */
   readonly label: string;
 }
@@ -160,13 +161,19 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
 }
 
 /**
- * oauth4webapi throws WWWAuthenticateChallengeError on any challenge before it reads the body, but
- * RFC 6749 §5.2 has a 401 `invalid_client` carry both a challenge and the OAuth error body: read the
- * body anyway, so the refusal keeps its `error`. A non-200 answer still throws either way.
+ * oauth4webapi's processing, with two corrections. It throws WWWAuthenticateChallengeError on any
+ * challenge before it reads the body, but RFC 6749 §5.2 has a 401 `invalid_client` carry both a
+ * challenge and the OAuth error body: read the body anyway, so the refusal keeps its `error` (a
+ * non-200 answer still throws either way). And it `parseFloat`s `expires_in`: hand on the raw value
+ * for {@link toUpstreamToken} to judge.
  */
-async function processTokenResponse(as: oauth.AuthorizationServer, client: oauth.Client, response: Response): Promise<oauth.TokenEndpointResponse> {
+async function processTokenResponse(as: oauth.AuthorizationServer, client: oauth.Client, response: Response): Promise<TokenResponse> {
+  // Only a 200 is ever processed into a token response.
+  const raw = response.status === 200 ? response.clone() : undefined;
   try {
-    return await oauth.processGenericTokenEndpointResponse(as, client, response);
+    const processed = await oauth.processGenericTokenEndpointResponse(as, client, response);
+    const body = (await raw?.json()) as Record<string, oauth.JsonValue | undefined> | undefined;
+    return { ...processed, expires_in: body?.['expires_in'] };
   } catch (error) {
     if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
     const headers = new Headers(response.headers);

@@ -53,7 +53,7 @@ export interface TokenExchanger {
 export function createTokenExchanger(options: TokenExchangerOptions): TokenExchanger {
   const endpoint = createTokenEndpoint(options, 'createTokenExchanger');
   const now = options.now ?? Date.now;
-  const cache = createTokenCache(options.cache ?? {}, now);
+  const cache = createTokenCache(options.cache ?? {}, now, 'createTokenExchanger');
   return {
     exchange(auth, target) {
       const token = auth?.token;

@@ -1,4 +1,4 @@
-import type { TokenEndpointResponse } from 'oauth4webapi';
+import type { JsonValue, TokenEndpointResponse } from 'oauth4webapi';
 import { UpstreamTokenError } from './errors.js';
 import type { UpstreamToken } from './token-cache.js';
 
@@ -14,6 +14,12 @@ export function isHeaderSafeToken(value: unknown): value is string {
   return typeof value === 'string' && HEADER_SAFE_TOKEN.test(value);
 }
 
+/**
+ * A processed token response with `expires_in` as the AS wrote it: oauth4webapi `parseFloat`s a
+ * string, so `"1e9"` would come out as a 31-year lifetime.
+ */
+export type TokenResponse = Omit<TokenEndpointResponse, 'expires_in'> & { readonly expires_in?: JsonValue | undefined };
+
 /** What {@link toUpstreamToken} asks of a response beyond a usable Bearer token. */
 export interface TokenResponseExpectations {
   /** RFC 8693 §2.2.1: a token-exchange response MUST carry `issued_token_type`. Default false (client credentials). */
@@ -21,7 +27,7 @@ export interface TokenResponseExpectations {
 }
 
 /** Turns a processed token response into an {@link UpstreamToken}; only Bearer tokens are usable here. */
-export function toUpstreamToken(response: TokenEndpointResponse, nowMs: number, endpoint: string, expected: TokenResponseExpectations = {}): UpstreamToken {
+export function toUpstreamToken(response: TokenResponse, nowMs: number, endpoint: string, expected: TokenResponseExpectations = {}): UpstreamToken {
   // Refused before it is cached; the message never quotes the token.
   if (!isHeaderSafeToken(response.access_token)) {
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} issued an access_token that cannot be sent in an Authorization header (RFC 6749 §A.12)`);
@@ -38,10 +44,15 @@ export function toUpstreamToken(response: TokenEndpointResponse, nowMs: number, 
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} issued ${JSON.stringify(issued)}, not an access token`);
   }
   const expiresIn = response.expires_in;
+  // RFC 6749 §5.1, §A.14: expires-in = 1*DIGIT, a JSON number of seconds. A string, zero or a fraction
+  // is refused rather than turned into a cache lifetime by guessing.
+  if (expiresIn !== undefined && !(typeof expiresIn === 'number' && Number.isSafeInteger(expiresIn) && expiresIn > 0)) {
+    throw new UpstreamTokenError('invalid_token_response', `${endpoint} answered an expires_in that is not a positive whole number of seconds (RFC 6749 §5.1)`);
+  }
   return {
     accessToken: response.access_token,
     tokenType: 'Bearer',
-    ...(typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 && { expiresAt: Math.floor(nowMs / 1000) + expiresIn }),
+    ...(expiresIn !== undefined && { expiresAt: Math.floor(nowMs / 1000) + expiresIn }),
     ...(typeof response.scope === 'string' && { scope: response.scope }),
   };
 }

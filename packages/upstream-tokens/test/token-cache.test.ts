@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { ConfigurationError } from '@portcullis/token-verification';
+import { createClientCredentialsSource, createTokenExchanger, type TokenCacheOptions } from '../src/index.js';
 import { cacheKey, createTokenCache, type UpstreamToken } from '../src/token-cache.js';
 
 const token = (value: string, expiresAt?: number): UpstreamToken => ({ accessToken: value, tokenType: 'Bearer', ...(expiresAt !== undefined && { expiresAt }) });
@@ -37,5 +39,19 @@ describe('token cache (pure)', () => {
     await expect(cache.get('f', async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
     await cache.get('f', async () => (loads++, token('t', 3600)));
     expect(loads).toBe(3);
+  });
+
+  it.each<[string, TokenCacheOptions]>([
+    ['a negative skewSeconds', { skewSeconds: -30 }],
+    ['a NaN skewSeconds', { skewSeconds: Number.NaN }],
+    ['an infinite skewSeconds', { skewSeconds: Number.POSITIVE_INFINITY }],
+    ['a NaN maxEntries', { maxEntries: Number.NaN }],
+    ['a fractional maxEntries', { maxEntries: 1.5 }],
+    ['a zero maxEntries', { maxEntries: 0 }],
+    ['a negative maxEntries', { maxEntries: -1 }],
+  ])('%s is a ConfigurationError at construction, in both factories', (_name, cache) => {
+    const common = { tokenEndpoint: 'https://as.example/token', client: { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret: 'server-secret' }, cache } as const;
+    expect(() => createTokenExchanger(common)).toThrow(ConfigurationError);
+    expect(() => createClientCredentialsSource(common)).toThrow(expect.objectContaining({ code: 'invalid_cache' }));
   });
 });

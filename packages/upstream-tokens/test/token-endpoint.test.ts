@@ -84,4 +84,17 @@ describe('the token endpoint of an upstream exchange', () => {
     expect((error as Error).message).toContain('issued_token_type');
     expect((error as Error).message).not.toContain('upstream-at');
   });
+
+  it.each([
+    ['a JSON string oauth4webapi would parseFloat', '1e9'],
+    ['a numeric JSON string', '3600'],
+    ['zero', 0],
+    ['a fraction', 3600.5],
+  ])('RFC 6749 §5.1 §A.14: expires_in as %s gives no cache lifetime: the answer is refused', async (_name, expiresIn) => {
+    answer = { status: 200, body: { access_token: 'upstream-at', token_type: 'Bearer', expires_in: expiresIn, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } };
+    const error = await stubExchanger().exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenError);
+    expect(error).toMatchObject({ code: 'invalid_token_response' });
+    expect((error as Error).message).toContain('expires_in');
+  });
 });
