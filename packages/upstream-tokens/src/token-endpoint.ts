@@ -1,7 +1,8 @@
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { ConfigurationError } from '@portcullis/token-verification';
 import { UpstreamTokenError } from './errors.js';
+import { privateKeyJwt } from './private-key-jwt.js';
 import type { TokenResponse } from './token-response.js';
 
 /**
@@ -78,14 +79,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
     case 'private_key_jwt': {
       const { privateKey, kid } = client;
       if (!privateKey) throw new ConfigurationError('missing_private_key', `${factory}: client.privateKey is required for private_key_jwt`);
-      let method: Promise<oauth.ClientAuth> | undefined;
-      auth = () =>
-        (method ??= (async () => {
-          const jwk = typeof (privateKey as JWK).kty === 'string' ? (privateKey as JWK) : undefined;
-          const key = jwk ? ((await importJWK(jwk)) as CryptoKey) : (privateKey as CryptoKey);
-          const keyId = kid ?? jwk?.kid;
-          return oauth.PrivateKeyJwt(keyId === undefined ? key : { key, kid: keyId });
-        })());
+      auth = privateKeyJwt(privateKey, kid, factory);
       break;
     }
     default:

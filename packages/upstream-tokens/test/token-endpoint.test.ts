@@ -1,7 +1,8 @@
 // The token-endpoint edge: what is sent for client authentication, and what a failure keeps.
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { decodeJwt } from 'jose';
+import { decodeJwt, exportJWK, importJWK, type CryptoKey, type JWK } from 'jose';
+import { ConfigurationError } from '@portcullis/token-verification';
 import { createTestKey, startLocalServer, type LocalServer } from '@portcullis/test-fixtures';
 import { createTokenExchanger, UpstreamTokenError } from '../src/index.js';
 
@@ -96,5 +97,34 @@ describe('the token endpoint of an upstream exchange', () => {
     expect(error).toBeInstanceOf(UpstreamTokenError);
     expect(error).toMatchObject({ code: 'invalid_token_response' });
     expect((error as Error).message).toContain('expires_in');
+  });
+
+  it.each<[string, () => Promise<CryptoKey | JWK>]>([
+    ['a private JWK without alg', async () => exportJWK((await createTestKey('ES256')).privateKey)],
+    ['a public JWK', async () => (await createTestKey('ES256')).publicJwk],
+    ['a public CryptoKey', async () => (await importJWK((await createTestKey('ES256')).publicJwk)) as CryptoKey],
+    ['a private JWK whose alg does not fit its kty', async () => ({ ...(await exportJWK((await createTestKey('ES256')).privateKey)), alg: 'RS256' })],
+    ['a symmetric JWK', async () => ({ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0', alg: 'HS256' })],
+    ['a private CryptoKey that cannot sign', async () => (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])).privateKey],
+  ])('X-02 RFC 7523 §2.2: private_key_jwt with %s is a ConfigurationError at construction', async (_name, privateKey) => {
+    const key = await privateKey();
+    expect(() =>
+      createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client: { method: 'private_key_jwt', clientId: 'mcp-server', privateKey: key } }),
+    ).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_private_key' }));
+  });
+
+  it('X-02: a private JWK that fails to import is a ConfigurationError at the call, not memoised: the next call imports again', async () => {
+    const valid = { ...(await exportJWK((await createTestKey('ES256')).privateKey)), alg: 'ES256' };
+    const jwk: JWK = { ...valid, d: 'AAAA' };
+    const exchanger = createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client: { method: 'private_key_jwt', clientId: 'mcp-server', privateKey: jwk }, cache: false });
+    answer = { status: 400, body: { error: 'invalid_grant' } };
+    lastBody = new URLSearchParams();
+    const error = await exchanger.exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ code: 'invalid_private_key' });
+    expect(lastBody.has('client_assertion')).toBe(false);
+    jwk.d = valid.d!;
+    await expect(exchanger.exchange(subject, { audience: 'https://api.example.com' })).rejects.toMatchObject({ code: 'token_request_refused' });
+    expect(decodeJwt(lastBody.get('client_assertion')!)).toMatchObject({ iss: 'mcp-server' });
   });
 });
