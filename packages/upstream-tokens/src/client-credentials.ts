@@ -1,14 +1,15 @@
 import { createTokenCache, type TokenCacheOptions, type UpstreamToken } from './token-cache.js';
+import { resourceParameter, scopeParameter } from './request-parameters.js';
 import { createTokenEndpoint, type TokenEndpointOptions } from './token-endpoint.js';
 import { toUpstreamToken } from './token-response.js';
 
 /** Options of {@link createClientCredentialsSource}. */
 export type ClientCredentialsSourceOptions = TokenEndpointOptions & {
-  /** RFC 8707 `resource`: the upstream's URL. Default not sent. */
+  /** RFC 8707 `resource`: the upstream's URL (absolute, no fragment, RFC 8707 §2). Default not sent. */
   readonly resource?: URL | string;
   /** `audience`, for AS that take one instead of `resource` (a common extension). Default not sent. */
   readonly audience?: URL | string;
-  /** Scopes wanted at the upstream. Default: none sent. */
+  /** Scopes wanted at the upstream, each an RFC 6749 §3.3 scope-token (a string is space-delimited). Default: none sent. */
   readonly scope?: string | readonly string[];
   /** Cache, or `false` for none (single-flight stays). Default `{ skewSeconds: 30 }`. */
   readonly cache?: TokenCacheOptions | false;
@@ -36,10 +37,11 @@ export function createClientCredentialsSource(options: ClientCredentialsSourceOp
   const now = options.now ?? Date.now;
   const cache = createTokenCache(options.cache ?? {}, now, 'createClientCredentialsSource');
   const parameters = new URLSearchParams();
-  if (options.resource !== undefined) parameters.set('resource', String(options.resource));
+  const resource = resourceParameter(options.resource, 'createClientCredentialsSource: resource');
+  const scope = scopeParameter(options.scope, 'createClientCredentialsSource: scope');
+  if (resource !== undefined) parameters.set('resource', resource);
   if (options.audience !== undefined) parameters.set('audience', String(options.audience));
-  const scope = options.scope === undefined ? undefined : typeof options.scope === 'string' ? options.scope : options.scope.join(' ');
-  if (scope) parameters.set('scope', scope);
+  if (scope !== undefined) parameters.set('scope', scope);
   return {
     getToken: () => cache.get('client_credentials', async () => toUpstreamToken(await endpoint.request('client_credentials', new URLSearchParams(parameters)), now(), endpoint.label)),
   };

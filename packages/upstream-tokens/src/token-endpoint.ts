@@ -45,12 +45,11 @@ export interface TokenEndpoint {
 }
 
 function parseUrl(value: URL | string, option: string, allowInsecureHttp: boolean): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigurationError('invalid_url', `${option} must be an absolute URL (got ${JSON.stringify(String(value))})`);
-  }
+  // The value is never quoted: it may hold a password.
+  const url = URL.parse(String(value));
+  if (!url) throw new ConfigurationError('invalid_url', `${option} must be an absolute URL`);
+  // A user:password@ would reach every message and cause that names the endpoint; credentials go in `client`.
+  if (url.username !== '' || url.password !== '') throw new ConfigurationError('invalid_url', `${option} must not contain user information (credentials go in client)`);
   if (url.protocol !== 'https:' && !(allowInsecureHttp && url.protocol === 'http:')) {
     throw new ConfigurationError('insecure_url', `${option} must be https (set allowInsecureHttp: true for local development only)`);
   }

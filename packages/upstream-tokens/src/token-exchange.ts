@@ -1,6 +1,7 @@
 import type { AuthInfo } from '@portcullis/token-verification';
 import { ConfigurationError } from '@portcullis/token-verification';
 import { cacheKey, createTokenCache, type TokenCacheOptions, type UpstreamToken } from './token-cache.js';
+import { resourceParameter, scopeParameter } from './request-parameters.js';
 import { createTokenEndpoint, type TokenEndpointOptions } from './token-endpoint.js';
 import { toUpstreamToken } from './token-response.js';
 
@@ -21,9 +22,9 @@ export type TokenExchangerOptions = TokenEndpointOptions & {
 export interface ExchangeTarget {
   /** RFC 8693 `audience`: the upstream, as the AS names it. Required: an upstream token is always for one API. */
   readonly audience: URL | string;
-  /** RFC 8707 `resource`: the upstream's URL, when the AS uses resource indicators. Default not sent. */
+  /** RFC 8707 `resource`: the upstream's URL (absolute, no fragment, RFC 8707 §2), when the AS uses resource indicators. Default not sent. */
   readonly resource?: URL | string;
-  /** Scopes wanted at the upstream. Default: none sent (the AS decides). */
+  /** Scopes wanted at the upstream, each an RFC 6749 §3.3 scope-token (a string is space-delimited). Default: none sent (the AS decides). */
   readonly scope?: string | readonly string[];
 }
 
@@ -55,13 +56,14 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   const now = options.now ?? Date.now;
   const cache = createTokenCache(options.cache ?? {}, now, 'createTokenExchanger');
   return {
-    exchange(auth, target) {
+    async exchange(auth, target) {
+      // Mistakes in the call reject before any request.
       const token = auth?.token;
-      if (typeof token !== 'string' || token === '') return Promise.reject(new ConfigurationError('missing_subject_token', 'exchange: auth.token is required (the verified incoming token)'));
-      if (target?.audience === undefined || String(target.audience) === '') return Promise.reject(new ConfigurationError('missing_audience', 'exchange: audience is required (the upstream the token is for)'));
+      if (typeof token !== 'string' || token === '') throw new ConfigurationError('missing_subject_token', 'exchange: auth.token is required (the verified incoming token)');
+      if (target?.audience === undefined || String(target.audience) === '') throw new ConfigurationError('missing_audience', 'exchange: audience is required (the upstream the token is for)');
       const audience = String(target.audience);
-      const resource = target.resource === undefined ? undefined : String(target.resource);
-      const scope = target.scope === undefined ? undefined : typeof target.scope === 'string' ? target.scope : target.scope.join(' ');
+      const resource = resourceParameter(target.resource, 'exchange: resource');
+      const scope = scopeParameter(target.scope, 'exchange: scope');
       return cache.get(cacheKey(token, audience, resource ?? '', scope ?? ''), async () => {
         const parameters = new URLSearchParams({
           subject_token: token,
@@ -70,7 +72,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
           audience,
         });
         if (resource !== undefined) parameters.set('resource', resource);
-        if (scope) parameters.set('scope', scope);
+        if (scope !== undefined) parameters.set('scope', scope);
         return toUpstreamToken(await endpoint.request(TOKEN_EXCHANGE_GRANT_TYPE, parameters), now(), endpoint.label, { requireIssuedTokenType: true });
       });
     },

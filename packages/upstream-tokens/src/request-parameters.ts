@@ -1,0 +1,29 @@
+import { ConfigurationError } from '@portcullis/token-verification';
+
+/** RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`: no space, quote or backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * The RFC 8707 `resource` parameter, or undefined when not given. RFC 8707 §2: an absolute URI
+ * without a fragment; anything else is refused before a request is sent.
+ */
+export function resourceParameter(value: URL | string | undefined, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  const resource = String(value);
+  // A '#' can only be the fragment delimiter in a URI that parses (elsewhere it is percent-encoded).
+  if (!URL.canParse(resource) || resource.includes('#')) throw new ConfigurationError('invalid_resource', `${option} must be an absolute URI without a fragment (RFC 8707 §2)`);
+  return resource;
+}
+
+/**
+ * The `scope` parameter, space-joined, or undefined for none (not given, `''`, `[]`). Each scope must be
+ * an RFC 6749 §3.3 scope-token, so a list entry cannot smuggle in a second scope.
+ */
+export function scopeParameter(value: string | readonly string[] | undefined, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  const scopes = typeof value === 'string' ? (value === '' ? [] : value.split(' ')) : value;
+  for (const scope of scopes) {
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) throw new ConfigurationError('invalid_scope', `${option} has ${JSON.stringify(scope)}, which is not a scope-token (RFC 6749 §3.3: printable ASCII without space, quote or backslash)`);
+  }
+  return scopes.length === 0 ? undefined : scopes.join(' ');
+}

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConfigurationError } from '@portcullis/token-verification';
+import { startLocalServer, type LocalServer } from '@portcullis/test-fixtures';
+import { createClientCredentialsSource, createTokenExchanger, type ClientCredentialsSourceOptions } from '../src/index.js';
+
+// What is refused before any request: the stub token endpoint only counts requests.
+let server: LocalServer;
+let requests = 0;
+beforeAll(async () => {
+  server = await startLocalServer((_req, res) => {
+    requests++;
+    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request' }));
+  });
+});
+afterAll(() => server.close());
+
+const client = { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret: 'server-secret' } as const;
+
+describe('options refused before any request', () => {
+  it.each([
+    ['tokenEndpoint', { tokenEndpoint: 'https://user:PASSW0RD@as.example/token' }],
+    ['issuer', { issuer: 'https://user:PASSW0RD@as.example' }],
+    ['issuer beside tokenEndpoint', { tokenEndpoint: 'https://as.example/token', issuer: 'https://:PASSW0RD@as.example' }],
+    ['an unparsable tokenEndpoint', { tokenEndpoint: 'https://user:PASSW0RD@as example/token' }],
+  ])('S-22: user information in %s is a ConfigurationError whose message has no password', (_name, location) => {
+    let error: unknown;
+    try {
+      createTokenExchanger({ ...location, client } as Parameters<typeof createTokenExchanger>[0]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).not.toContain('PASSW0RD');
+  });
+
+  const badResources = [
+    ['with a fragment', 'https://api.example.com/v1#part'],
+    ['with an empty fragment', 'https://api.example.com/v1#'],
+    ['that is relative', '/v1'],
+    ['that is not a URI', 'api example'],
+  ];
+  const badScopes: [string, string | readonly string[]][] = [
+    ['a quote', 'read"write'],
+    ['a backslash', ['read\\write']],
+    ['two spaces', 'read  write'],
+    ['a space inside a list entry', ['read write']],
+    ['a non-ASCII letter', ['l\u00e9ire']],
+  ];
+
+  it.each(badResources)('C-25 RFC 8707 §2: a resource %s is a ConfigurationError at construction (client credentials)', (_name, resource) => {
+    expect(() => createClientCredentialsSource({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client, resource })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_resource' }),
+    );
+  });
+
+  it.each(badResources)('C-25 RFC 8707 §2: a resource %s rejects the exchange with a ConfigurationError and sends nothing', async (_name, resource) => {
+    const exchanger = createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client });
+    const before = requests;
+    await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', resource })).rejects.toMatchObject({ name: 'ConfigurationError', code: 'invalid_resource' });
+    expect(requests).toBe(before);
+  });
+
+  it.each(badScopes)('RFC 6749 §3.3: a scope with %s is a ConfigurationError at construction (client credentials)', (_name, scope) => {
+    const options: ClientCredentialsSourceOptions = { tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client, scope };
+    expect(() => createClientCredentialsSource(options)).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_scope' }));
+  });
+
+  it.each(badScopes)('RFC 6749 §3.3: a scope with %s rejects the exchange with a ConfigurationError and sends nothing', async (_name, scope) => {
+    const exchanger = createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client });
+    const before = requests;
+    await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', scope })).rejects.toMatchObject({ name: 'ConfigurationError', code: 'invalid_scope' });
+    expect(requests).toBe(before);
+  });
+});
