@@ -6,6 +6,9 @@ import { oauthStrategy } from './oauth-strategy.js';
 import type { FetchLike } from './safe-fetch.js';
 import { readResourceChallenge, type ResourceChallenge } from './www-authenticate.js';
 
+/** What {@link withOAuth} returns: a {@link FetchLike} that also takes a `Request`, merged with `init` as `fetch` does. */
+export type OAuthFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
 /** Additional options of {@link withOAuth}. */
 export interface WithOAuthOptions {
   /**
@@ -28,6 +31,30 @@ function defaultOperation(url: URL, init: RequestInit, body: string | undefined)
   const method = headers.get('mcp-method');
   if (method) return `${method} ${headers.get('mcp-name') ?? ''}`.trim();
   return `${init.method ?? 'GET'} ${url.pathname}`;
+}
+
+/** One call of the wrapped fetch, resolved once so it can be sent again after a 401 or 403. */
+interface Outgoing {
+  readonly url: URL;
+  /** Method upper-case, headers, body buffered, signal: `init` merged over a `Request` input. */
+  readonly init: RequestInit & { readonly method: string; readonly headers: Headers };
+}
+
+/**
+ * Merges a `Request` input with `init` the way `fetch` does (Fetch, Request constructor): a field
+ * given in `init` replaces the request's (headers as a whole), the rest comes from the request.
+ * The body is buffered, as a stream could not be sent a second time.
+ */
+async function outgoing(input: string | URL | Request, init: RequestInit): Promise<Outgoing> {
+  const source = typeof input === 'string' || input instanceof URL ? undefined : input;
+  const url = new URL(source ? source.url : input instanceof URL ? input.href : input);
+  const method = (init.method ?? source?.method ?? 'GET').toUpperCase();
+  const headers = new Headers(init.headers ?? source?.headers);
+  let body: string | Uint8Array | undefined;
+  if (init.body !== undefined && init.body !== null) body = typeof init.body === 'string' ? init.body : new Uint8Array(await new Response(init.body).arrayBuffer());
+  else if (init.body === undefined && source?.body) body = new Uint8Array(await source.arrayBuffer());
+  const signal = init.signal !== undefined ? init.signal : source?.signal;
+  return { url, init: { ...init, method, headers, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
 }
 
 function challengeOf(response: Response): ResourceChallenge | undefined {
@@ -55,27 +82,24 @@ function challengeOf(response: Response): ResourceChallenge | undefined {
  * @example
  * const authedFetch = withOAuth(fetch, staticToken(process.env.MCP_TOKEN!));
  */
-export function withOAuth<State>(fetch: FetchLike, strategy: AuthStrategy<State>, extra?: WithOAuthOptions): FetchLike;
-export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OAuthClientOptions, extra?: WithOAuthOptions): FetchLike;
-export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpOAuthClient | OAuthClientOptions, extra: WithOAuthOptions = {}): FetchLike {
+export function withOAuth<State>(fetch: FetchLike, strategy: AuthStrategy<State>, extra?: WithOAuthOptions): OAuthFetch;
+export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OAuthClientOptions, extra?: WithOAuthOptions): OAuthFetch;
+export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpOAuthClient | OAuthClientOptions, extra: WithOAuthOptions = {}): OAuthFetch {
   const strategy = isAuthStrategy(source) ? source : (oauthStrategy(source as McpOAuthClient | OAuthClientOptions) as unknown as AuthStrategy<unknown>);
   const maxRetries = strategy.maxRetries ?? 2;
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new McpOAuthError('invalid_options', 'AuthStrategy.maxRetries must be a non-negative integer');
 
   return async (input, init = {}) => {
-    const url = new URL(input instanceof URL ? input.href : typeof input === 'string' ? input : (input as Request).url);
-    // Buffer the body once so the request can be sent again after re-authorization.
-    const rawBody = init.body;
-    const body = rawBody === undefined || rawBody === null || typeof rawBody === 'string' ? (rawBody ?? undefined) : new Uint8Array(await new Response(rawBody).arrayBuffer());
-    const method = (init.method ?? 'GET').toUpperCase();
+    const { url, init: sent } = await outgoing(input, init);
+    const { method, body } = sent;
     const serverUrl = canonicalServerUrl(url);
-    const operation = `${serverUrl} ${extra.operationOf ? extra.operationOf(url, init) : defaultOperation(url, init, typeof body === 'string' ? body : undefined)}`;
+    const operation = `${serverUrl} ${extra.operationOf ? extra.operationOf(url, sent) : defaultOperation(url, sent, typeof body === 'string' ? body : undefined)}`;
     const request: StrategyRequest = { url, method, serverUrl, operation };
     let state = strategy.start ? await strategy.start(request) : undefined;
     for (let retries = 0; ; retries++) {
-      const headers = new Headers(init.headers);
+      const headers = new Headers(sent.headers);
       for (const [name, value] of Object.entries(await strategy.headers(request, state))) headers.set(name, value);
-      const response = await fetch(url, { ...init, method, headers, ...(body !== undefined && { body }) });
+      const response = await fetch(url, { ...sent, headers });
       await strategy.onResponse?.(response, request, state);
       if (response.status !== 401 && response.status !== 403) return response;
       if (retries >= maxRetries) {
