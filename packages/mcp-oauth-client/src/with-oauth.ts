@@ -51,8 +51,15 @@ async function outgoing(input: string | URL | Request, init: RequestInit): Promi
   const method = (init.method ?? source?.method ?? 'GET').toUpperCase();
   const headers = new Headers(init.headers ?? source?.headers);
   let body: string | Uint8Array | undefined;
-  if (init.body !== undefined && init.body !== null) body = typeof init.body === 'string' ? init.body : new Uint8Array(await new Response(init.body).arrayBuffer());
-  else if (init.body === undefined && source?.body) body = new Uint8Array(await source.arrayBuffer());
+  if (typeof init.body === 'string') body = init.body;
+  else if (init.body !== undefined && init.body !== null) {
+    // Bytes carry no type, so keep the one fetch would imply (form, multipart, Blob type). Serialise
+    // once: a FormData's multipart boundary is drawn here and must match the bytes.
+    const serialised = new Response(init.body);
+    const implied = serialised.headers.get('content-type');
+    if (implied !== null && !headers.has('content-type')) headers.set('content-type', implied);
+    body = new Uint8Array(await serialised.arrayBuffer());
+  } else if (init.body === undefined && source?.body) body = new Uint8Array(await source.arrayBuffer());
   const signal = init.signal !== undefined ? init.signal : source?.signal;
   return { url, init: { ...init, method, headers, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
 }

@@ -60,3 +60,30 @@ describe('withOAuth with a Request as input', () => {
     });
   });
 });
+
+describe('withOAuth with a body other than a string', () => {
+  const sendOnce = async (init: RequestInit) => {
+    const world = stubWorld({ [MCP]: () => Response.json({ ok: true }) });
+    await withOAuth(world.fetch, staticToken('T'))(MCP, { method: 'POST', ...init });
+    return world.requests[0]!;
+  };
+
+  it('keeps the content-type fetch implies for form parameters and a typed Blob, unless the caller set one', async () => {
+    const form = await sendOnce({ body: new URLSearchParams({ a: '1' }) });
+    expect([form.headers.get('content-type'), form.body]).toEqual(['application/x-www-form-urlencoded;charset=UTF-8', 'a=1']);
+    const blob = await sendOnce({ body: new Blob(['{"x":1}'], { type: 'application/json' }) });
+    expect([blob.headers.get('content-type'), blob.body]).toEqual(['application/json', '{"x":1}']);
+    const own = await sendOnce({ headers: { 'content-type': 'text/x-custom' }, body: new URLSearchParams({ a: '1' }) });
+    expect(own.headers.get('content-type')).toBe('text/x-custom');
+  });
+
+  it('keeps the multipart boundary of a FormData: the server can parse what it receives', async () => {
+    const data = new FormData();
+    data.set('name', 'value');
+    const sent = await sendOnce({ body: data });
+    const contentType = sent.headers.get('content-type') ?? '';
+    expect(contentType).toMatch(/^multipart\/form-data; boundary=/);
+    const parsed = await new Response(sent.body, { headers: { 'content-type': contentType } }).formData();
+    expect(parsed.get('name')).toBe('value');
+  });
+});
