@@ -36,7 +36,7 @@ function defaultOperation(url: URL, init: RequestInit, body: string | undefined)
 /** One call of the wrapped fetch, resolved once so it can be sent again after a 401 or 403. */
 interface Outgoing {
   readonly url: URL;
-  /** Method upper-case, headers, body buffered, signal: `init` merged over a `Request` input. */
+  /** Method upper-case, headers, body buffered, signal, `redirect` never `follow`: `init` merged over a `Request` input. */
   readonly init: RequestInit & { readonly method: string; readonly headers: Headers };
 }
 
@@ -61,7 +61,12 @@ async function outgoing(input: string | URL | Request, init: RequestInit): Promi
     body = new Uint8Array(await serialised.arrayBuffer());
   } else if (init.body === undefined && source?.body) body = new Uint8Array(await source.arrayBuffer());
   const signal = init.signal !== undefined ? init.signal : source?.signal;
-  return { url, init: { ...init, method, headers, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
+  // Never let fetch follow a redirect: it would carry the token, and the DPoP proof bound to this URL
+  // (RFC 9449 §4.2 `htu`), to another one (Fetch drops only Authorization, only across origins), and
+  // the target's 401 would pass for this server's challenge. The 3xx goes back to the caller, as
+  // oauth4webapi's protectedResourceRequest does; `redirect: 'error'` is kept.
+  const redirect = (init.redirect ?? source?.redirect) === 'error' ? 'error' : 'manual';
+  return { url, init: { ...init, method, headers, redirect, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
 }
 
 function challengeOf(response: Response): ResourceChallenge | undefined {
@@ -82,6 +87,10 @@ function challengeOf(response: Response): ResourceChallenge | undefined {
  * Pass an {@link AuthStrategy} ({@link staticToken}, {@link clientCredentialsStrategy}, your own),
  * an existing {@link McpOAuthClient} (shared state) or the options to create one: the last two use
  * the full OAuth flow, {@link oauthStrategy}.
+ *
+ * Redirects are never followed: a 3xx is returned as it is (`redirect: 'manual'`; `'error'` is
+ * honoured), so the token and DPoP proof reach only the URL they were attached for. To go on, call
+ * the wrapped fetch with the `Location` URL: it authenticates for that URL on its own.
  *
  * @example
  * const authedFetch = withOAuth(fetch, { redirectUri, authorizationHandler: createLoopbackAuthorizationHandler() });
