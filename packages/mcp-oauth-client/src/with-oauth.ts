@@ -69,9 +69,11 @@ async function outgoing(input: string | URL | Request, init: RequestInit): Promi
   return { url, init: { ...init, method, headers, redirect, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
 }
 
-function challengeOf(response: Response): ResourceChallenge | undefined {
+/** The challenge for the token just sent: a DPoP-bound one is answered in the DPoP challenge (RFC 9449 §7.1). */
+function challengeOf(response: Response, sent: Headers): ResourceChallenge | undefined {
+  const scheme = /^dpop\s/i.test(sent.get('authorization') ?? '') ? 'dpop' : 'bearer';
   try {
-    return readResourceChallenge(response.headers.get('www-authenticate'));
+    return readResourceChallenge(response.headers.get('www-authenticate'), { scheme });
   } catch {
     // A malformed challenge still means "authenticate": fall back to well-known discovery (C-02).
     return undefined;
@@ -124,7 +126,7 @@ export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpO
       }
       let decision;
       try {
-        decision = await strategy.onChallenge({ request, status: response.status, challenge: challengeOf(response), headers: response.headers, retries }, state);
+        decision = await strategy.onChallenge({ request, status: response.status, challenge: challengeOf(response, headers), headers: response.headers, retries }, state);
       } catch (error) {
         await response.body?.cancel();
         throw error;

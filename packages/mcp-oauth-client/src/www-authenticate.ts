@@ -160,14 +160,30 @@ export interface ResourceChallenge {
   readonly params: Readonly<Record<string, string>>;
 }
 
+/** Options of {@link readResourceChallenge}. */
+export interface ReadResourceChallengeOptions {
+  /**
+   * The scheme of the token the request carried. Its challenge is read; the other one only when
+   * the header has none. Default `'bearer'`.
+   */
+  readonly scheme?: 'bearer' | 'dpop';
+}
+
 /**
- * Picks the Bearer challenge (else the DPoP one) from a `WWW-Authenticate` header. Returns undefined
- * when there is no header or no such challenge; throws `invalid_challenge` for a malformed header.
+ * Picks the challenge of the token's scheme (else the other of Bearer and DPoP) from a
+ * `WWW-Authenticate` header. A server may offer both (RFC 9449 §7.2); its answer to a DPoP-bound
+ * token, `use_dpop_nonce` (§9) or an error such as `insufficient_scope` (§7.1), is in the DPoP
+ * one, which a Bearer-first pick would miss. Returns undefined when there is no header or no such
+ * challenge; throws `invalid_challenge` for a malformed header.
+ *
+ * @example readResourceChallenge('Bearer realm="mcp", DPoP error="use_dpop_nonce"', { scheme: 'dpop' })?.error // 'use_dpop_nonce'
  */
-export function readResourceChallenge(header: string | null | undefined): ResourceChallenge | undefined {
+export function readResourceChallenge(header: string | null | undefined, options: ReadResourceChallengeOptions = {}): ResourceChallenge | undefined {
   if (header === null || header === undefined || header.trim() === '') return undefined;
   const challenges = parseWwwAuthenticate(header);
-  const chosen = challenges.find((c) => c.schemeLower === 'bearer') ?? challenges.find((c) => c.schemeLower === 'dpop');
+  const preferred = options.scheme ?? 'bearer';
+  const other = preferred === 'bearer' ? 'dpop' : 'bearer';
+  const chosen = challenges.find((c) => c.schemeLower === preferred) ?? challenges.find((c) => c.schemeLower === other);
   if (!chosen) return undefined;
   const { params } = chosen;
   const scopes = params['scope']?.split(' ').filter(Boolean);
