@@ -17,7 +17,7 @@ export interface StrategyChallenge {
   readonly request: StrategyRequest;
   readonly status: 401 | 403;
   /**
-   * The Bearer (else DPoP) challenge of `WWW-Authenticate`, parsed by {@link readResourceChallenge};
+   * The challenge of `WWW-Authenticate` for the scheme of the token sent (Bearer or DPoP, else the other), parsed by {@link readResourceChallenge};
    * undefined when the header is absent or malformed.
    */
   readonly challenge: ResourceChallenge | undefined;

@@ -1,7 +1,7 @@
 export { McpOAuthError, isMcpOAuthError } from './errors.js';
 export type { McpOAuthErrorCode, McpOAuthErrorOptions } from './errors.js';
 export { parseWwwAuthenticate, readResourceChallenge } from './www-authenticate.js';
-export type { AuthChallenge, ResourceChallenge } from './www-authenticate.js';
+export type { AuthChallenge, ReadResourceChallengeOptions, ResourceChallenge } from './www-authenticate.js';
 export {
   assertFetchableUrl,
   assertResolvedAddresses,
@@ -65,7 +65,7 @@ export { staticToken } from './static-token.js';
 export type { StaticTokenOptions } from './static-token.js';
 export { clientCredentialsStrategy, oauthStrategy } from './oauth-strategy.js';
 export type { ClientCredentialsStrategyOptions, OAuthStrategy, OAuthStrategyState } from './oauth-strategy.js';
-export type { WithOAuthOptions } from './with-oauth.js';
+export type { OAuthFetch, WithOAuthOptions } from './with-oauth.js';
 export { createHeadlessAuthorizationHandler } from './headless-authorization.js';
 export type { HeadlessAuthorizationOptions } from './headless-authorization.js';
 export { createDpopProof } from './dpop.js';
