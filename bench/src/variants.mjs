@@ -101,6 +101,36 @@ export const variants = {
   },
 
   /**
+   * Not a contender, and not what bearer-auth does: bearer-auth behind a memo of the last
+   * Authorization header of each connection, so that the same token sent again on a connection skips
+   * the hash and the cache lookup (only `exp` is checked, not the key set). It keeps the raw token for
+   * the connection's life, which bearer-auth does not do (S-22, README): a measure of what such a
+   * memo would buy, for the decision whether to offer one (a reference for paired.mjs).
+   */
+  async 'connection-memo'(config) {
+    const { middleware } = await variants.portcullis(config);
+    const memo = new WeakMap();
+    return {
+      middleware: (req, res, next) => {
+        const raw = req.rawHeaders;
+        let header;
+        for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') header = raw[i + 1];
+        const socket = req.socket;
+        const last = memo.get(socket);
+        if (last !== undefined && last.header === header && last.expiresAt > Date.now()) {
+          req.auth = { ...last.auth };
+          next();
+          return;
+        }
+        middleware(req, res, (error) => {
+          if (error === undefined && req.auth?.expiresAt !== undefined) memo.set(socket, { header, auth: req.auth, expiresAt: req.auth.expiresAt * 1000 });
+          next(error);
+        });
+      },
+    };
+  },
+
+  /**
    * Not a contender: the empty middleware with its `next()` deferred to the check phase
    * (`setImmediate`), for all the requests of one turn together: what that deferral alone does to a
    * loaded server, apart from any signature check (a reference for paired.mjs, beside
