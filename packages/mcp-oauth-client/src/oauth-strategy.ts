@@ -4,9 +4,9 @@ import { createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from 
 import type { PreRegisteredClient } from './registration.js';
 import type { StoredTokens } from './token-store.js';
 
-/** How long a step-up that hit its limit is remembered, failing at once meanwhile (C-24, C-52). */
+/** How long a step-up or a re-authorization that hit its limit is remembered, failing at once meanwhile (C-24, C-52). */
 const STEP_UP_FAILURE_TTL_MS = 5 * 60_000;
-/** At most this many remembered step-up failures. */
+/** At most this many remembered failures. */
 const STEP_UP_FAILURE_MAX = 256;
 
 /** Per-request state of {@link oauthStrategy}. */
@@ -39,13 +39,24 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
   const now = client.options.now ?? Date.now;
   // Step-ups are capped per operation across requests (C-24), so the count outlives one request.
   const stepUps = new Map<string, number>();
-  // C-24 C-52: a (resource, operation, challenged scopes) that exhausted its step-ups fails at once for a
-  // while, instead of prompting the user again on every new request. Bounded, oldest evicted first.
+  // C-24 C-52: a (resource, operation) that exhausted its step-ups fails at once for a while instead
+  // of prompting the user again on every new request (whatever scope the server names next).
+  // Bounded, oldest evicted first.
   const exhausted = new Map<string, number>();
+  // Likewise a resource that refused every new token, while requests still carry the last of them: a
+  // success, a sign-out or tokens from elsewhere end it.
+  const refused = new Map<string, { readonly token: string | undefined; readonly until: number }>();
   const remember = (key: string) => {
     exhausted.delete(key);
     exhausted.set(key, now() + STEP_UP_FAILURE_TTL_MS);
     while (exhausted.size > STEP_UP_FAILURE_MAX) exhausted.delete(exhausted.keys().next().value!);
+  };
+  const failedRecently = (key: string): boolean => {
+    const until = exhausted.get(key);
+    if (until === undefined) return false;
+    if (now() < until) return true;
+    exhausted.delete(key);
+    return false;
   };
   const counterKey = (serverUrl: string, operation: string) => JSON.stringify([serverUrl, operation]);
 
@@ -61,7 +72,10 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
     },
     onResponse(response, request) {
       client.rememberDpopNonce(request.url, response.headers.get('dpop-nonce'));
-      if (response.ok) stepUps.delete(counterKey(request.serverUrl, request.operation));
+      if (response.ok) {
+        stepUps.delete(counterKey(request.serverUrl, request.operation));
+        refused.delete(request.serverUrl);
+      }
     },
     async onChallenge({ status, challenge, request }, state) {
       const { serverUrl, operation } = request;
@@ -69,7 +83,14 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
         if (state.tokens && challenge?.error === 'use_dpop_nonce' && state.unauthorized < maxUnauthorized) {
           return { action: 'retry', state: { ...state, unauthorized: state.unauthorized + 1 } };
         }
+        // The token this server refused after the last fresh one it was given: sent again, it gets no new prompt.
+        const last = refused.get(serverUrl);
+        if (state.unauthorized === 0 && last !== undefined && last.token === state.tokens?.accessToken && now() < last.until) {
+          return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} refused ${maxUnauthorized} new tokens recently; not authorizing again yet`, { status: 401 }) };
+        }
         if (state.unauthorized >= maxUnauthorized) {
+          refused.set(serverUrl, { token: state.tokens?.accessToken, until: now() + STEP_UP_FAILURE_TTL_MS });
+          while (refused.size > STEP_UP_FAILURE_MAX) refused.delete(refused.keys().next().value!);
           return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens`, { status: 401 }) };
         }
         const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
@@ -77,13 +98,9 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
       }
       if (challenge?.error !== 'insufficient_scope') return { action: 'fail' };
       const counter = counterKey(serverUrl, operation);
-      const failureKey = JSON.stringify([serverUrl, operation, [...new Set(challenge.scopes ?? [])].sort()]);
-      const until = exhausted.get(failureKey);
-      if (until !== undefined) {
-        if (now() < until) {
-          return { action: 'fail', error: new McpOAuthError('step_up_limit', `Stepping up scopes for ${operation} failed recently; not asking again yet`, { status: 403 }) };
-        }
-        exhausted.delete(failureKey);
+      const failureKey = JSON.stringify([serverUrl, operation, 403]);
+      if (failedRecently(failureKey)) {
+        return { action: 'fail', error: new McpOAuthError('step_up_limit', `Stepping up scopes for ${operation} failed recently; not asking again yet`, { status: 403 }) };
       }
       const attempts = stepUps.get(counter) ?? 0;
       // Re-authorizing for scopes the token already holds cannot help: stop instead of looping (C-24, C-52).

@@ -5,7 +5,7 @@ import { createHeadlessAuthorizationHandler } from '../src/headless-authorizatio
 import { createOAuthClient } from '../src/oauth-client.js';
 import { McpOAuthError } from '../src/errors.js';
 import { withOAuth } from '../src/with-oauth.js';
-import { asMetadata, stubWorld, tokenResponse, type EdgeRequest } from './helpers/stub-world.js';
+import { asMetadata, stubWorld, tokenResponse, type EdgeRequest, type Route } from './helpers/stub-world.js';
 
 // Everything below runs the real orchestrator; only the network edge (fetch) is a stub.
 const MCP = 'https://mcp.example.com';
@@ -270,7 +270,12 @@ describe('C-18 pre-registered confidential credentials are bound to their issuer
 });
 
 describe('C-24 C-52 remembered step-up failures', () => {
-  it('a new request for the same operation and scopes fails at once with step_up_limit, until the failure expires', async () => {
+  const TOOL_CALL = { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}' };
+  const unauthorized = () => new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } });
+  const insufficient = (scope: string) => new Response(null, { status: 403, headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"` } });
+
+  /** An AS whose every authorization succeeds at once (the user always clicks "Allow"), and an MCP endpoint. */
+  function setUp(mcp: Route) {
     let clock = 1_000_000;
     let issued = 0;
     const world = stubWorld({
@@ -279,24 +284,67 @@ describe('C-24 C-52 remembered step-up failures', () => {
       [`${AS}/register`]: () => Response.json({ client_id: 'dyn' }, { status: 201 }),
       [`${AS}/authorize`]: (r) => new Response(null, { status: 302, headers: { location: `http://127.0.0.1:9/cb?code=c&state=${r.url.searchParams.get('state')}` } }),
       [`${AS}/token`]: () => tokenResponse(`at-${++issued}`, { scope: 'read', expires_in: 36_000 }),
-      [`${MCP}/mcp`]: (r) =>
-        r.headers.get('authorization')
-          ? new Response(null, { status: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' } })
-          : new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } }),
+      [`${MCP}/mcp`]: mcp,
     });
     const client = createOAuthClient({ oauthFetch: world.fetch, now: () => clock, redirectUri: 'http://127.0.0.1:9/cb', authorizationHandler: createHeadlessAuthorizationHandler(), maxStepUps: 2 });
     const authed = withOAuth(world.fetch, client);
-    const call = () => authed(`${MCP}/mcp`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}' });
+    return {
+      client,
+      call: (init: RequestInit = TOOL_CALL) => authed(`${MCP}/mcp`, init),
+      prompts: () => world.to(`${AS}/authorize`).length,
+      wait: (ms: number) => void (clock += ms),
+    };
+  }
+
+  it('a new request for the same operation and scopes fails at once with step_up_limit, until the failure expires', async () => {
+    const { call, prompts, wait } = setUp((r) => (r.headers.get('authorization') ? insufficient('admin') : unauthorized()));
     await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
-    const prompts = world.to(`${AS}/authorize`).length;
-    expect(prompts).toBe(3);
+    expect(prompts()).toBe(3);
     // Again, twice: no new authorization prompt, an immediate step_up_limit.
     await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
     await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
-    expect(world.to(`${AS}/authorize`)).toHaveLength(prompts);
+    expect(prompts()).toBe(3);
     // After five minutes the step-up is tried again (and capped again).
-    clock += 5 * 60_000 + 1;
+    wait(5 * 60_000 + 1);
     await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
-    expect(world.to(`${AS}/authorize`)).toHaveLength(prompts + 2);
+    expect(prompts()).toBe(5);
+  });
+
+  it('C-24 C-52 a server that names another scope on each 403 gets no new prompt once the operation is exhausted', async () => {
+    let asked = 0;
+    const { call, prompts } = setUp((r) => (r.headers.get('authorization') ? insufficient(`admin-${++asked}`) : unauthorized()));
+    await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
+    const before = prompts();
+    await expect(call()).rejects.toMatchObject({ code: 'step_up_limit' });
+    expect(prompts()).toBe(before);
+  });
+
+  it('C-24 a server that refuses every new token gets no new prompt on the next requests, until the failure expires', async () => {
+    const { call, prompts, wait } = setUp(unauthorized);
+    await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
+    expect(prompts()).toBe(2);
+    await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
+    await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
+    expect(prompts()).toBe(2);
+    wait(5 * 60_000 + 1);
+    await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
+    expect(prompts()).toBe(4);
+  });
+
+  it('C-24 that memory ends with a success, or when the request carries other tokens (a sign-out, a new sign-in)', async () => {
+    let accepted = (_token: string) => false;
+    const { client, call, prompts } = setUp((r) => (accepted(r.headers.get('authorization') ?? '') ? Response.json({ ok: true }) : unauthorized()));
+    await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
+    expect(prompts()).toBe(2);
+    // The user signs out to sign in with another account: prompted at once.
+    await client.signOut(`${MCP}/mcp`);
+    await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
+    expect(prompts()).toBe(4);
+    // The server recovers: the last token works, and when it is later refused, a new one is sought.
+    accepted = () => true;
+    expect((await call({})).status).toBe(200);
+    accepted = (token) => token === 'Bearer at-5';
+    expect((await call({})).status).toBe(200);
+    expect(prompts()).toBe(5);
   });
 });
