@@ -69,6 +69,19 @@ async function outgoing(input: string | URL | Request, init: RequestInit): Promi
   return { url, init: { ...init, method, headers, redirect, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
 }
 
+/** `work`, or the signal's reason as soon as it aborts (the work goes on; its outcome is dropped). */
+function untilAborted<T>(work: T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return Promise.resolve(work);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    Promise.resolve(work)
+      .finally(() => signal.removeEventListener('abort', abort))
+      .then(resolve, reject);
+  });
+}
+
 /** The challenge for the token just sent: a DPoP-bound one is answered in the DPoP challenge (RFC 9449 §7.1). */
 function challengeOf(response: Response, sent: Headers): ResourceChallenge | undefined {
   const scheme = /^dpop\s/i.test(sent.get('authorization') ?? '') ? 'dpop' : 'bearer';
@@ -113,7 +126,10 @@ export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpO
     const serverUrl = canonicalServerUrl(url);
     const operation = `${serverUrl} ${extra.operationOf ? extra.operationOf(url, sent) : defaultOperation(url, sent, typeof body === 'string' ? body : undefined)}`;
     const request: StrategyRequest = { url, method, serverUrl, operation };
-    let state = strategy.start ? await strategy.start(request) : undefined;
+    // The strategy's work (a refresh, an interactive authorization) cannot be cancelled, but the
+    // caller's wait for it ends when the caller's signal aborts.
+    const signal = sent.signal ?? undefined;
+    let state = strategy.start ? await untilAborted(strategy.start(request), signal) : undefined;
     for (let retries = 0; ; retries++) {
       const headers = new Headers(sent.headers);
       for (const [name, value] of Object.entries(await strategy.headers(request, state))) headers.set(name, value);
@@ -126,7 +142,7 @@ export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpO
       }
       let decision;
       try {
-        decision = await strategy.onChallenge({ request, status: response.status, challenge: challengeOf(response, headers), headers: response.headers, retries }, state);
+        decision = await untilAborted(strategy.onChallenge({ request, status: response.status, challenge: challengeOf(response, headers), headers: response.headers, retries }, state), signal);
       } catch (error) {
         await response.body?.cancel();
         throw error;
