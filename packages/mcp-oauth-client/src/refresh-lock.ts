@@ -49,8 +49,8 @@ export interface FileLockOptions {
  * the lock file (one per key, its SHA-256) is written complete under a temporary name and hard-linked
  * into place (`link` fails when it exists). It carries a unique id of this holder; release removes it
  * only while it still holds that id. While held, its mtime is refreshed every `staleMs / 3`, so only a
- * crashed (or frozen) holder's lock goes stale; a stale lock is taken over by an atomic rename to a
- * unique name — one waiter wins — and a lock found fresh after all is put back.
+ * crashed (or frozen) holder's lock goes stale; a stale lock is removed by one waiter at a time (see
+ * `breakStale`).
  */
 export function createFileLock(options: FileLockOptions): RefreshLock {
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -72,21 +72,36 @@ export function createFileLock(options: FileLockOptions): RefreshLock {
     }
   }
 
-  /** Moves an abandoned lock out of the way; only one of several waiters wins the rename. */
-  async function breakStale(path: string): Promise<void> {
-    const info = await stat(path).catch(() => undefined);
-    if (!info || Date.now() - info.mtimeMs <= staleMs) return;
-    const aside = `${path}.${randomUUID()}.stale`;
-    try {
-      await rename(path, aside);
-    } catch {
-      return; // Another waiter moved it first, or its holder released it.
+  const isStale = (info: { mtimeMs: number } | undefined) => info !== undefined && Date.now() - info.mtimeMs > staleMs;
+
+  /**
+   * Removes an abandoned lock. Breakers take turns under a lock of their own (`<lock>.break`): two at
+   * once could each see the stale lock, one replace it with a fresh lock of its own and the other then
+   * remove that one, letting a third waiter in beside its holder. Under the break lock only the stale
+   * lock's own (crashed or frozen) holder can change the file between our look and the removal, so
+   * the removal is checked against the inode we looked at.
+   */
+  async function breakStale(path: string, id: string): Promise<void> {
+    const seen = await stat(path).catch(() => undefined);
+    if (!isStale(seen)) return;
+    const breaker = `${path}.break`;
+    if (!(await tryCreate(breaker, id))) {
+      // A breaker that crashed mid-way leaves its lock behind: clear it once it is stale too.
+      if (isStale(await stat(breaker).catch(() => undefined))) await rm(breaker, { force: true });
+      return;
     }
-    const moved = await stat(aside).catch(() => undefined);
-    // Between our stat and the rename another waiter may have replaced the stale lock with its own
-    // fresh one: put that back (fails harmlessly when a third waiter got in meanwhile).
-    if (moved && Date.now() - moved.mtimeMs <= staleMs) await link(aside, path).catch(() => undefined);
-    await rm(aside, { force: true });
+    try {
+      const aside = `${path}.${randomUUID()}.stale`;
+      const current = await stat(path).catch(() => undefined);
+      if (!isStale(current) || current!.ino !== seen!.ino) return;
+      if (!(await rename(path, aside).then(() => true, () => false))) return;
+      const moved = await stat(aside).catch(() => undefined);
+      // Its holder released it and a waiter locked afresh in between: put that lock back.
+      if (moved && moved.ino !== seen!.ino) await link(aside, path).catch(() => undefined);
+      await rm(aside, { force: true });
+    } finally {
+      await rm(breaker, { force: true });
+    }
   }
 
   return {
@@ -105,7 +120,7 @@ export function createFileLock(options: FileLockOptions): RefreshLock {
           throw new McpOAuthError('lock_timeout', 'Could not create the refresh lock file', { cause: error });
         }
         if (created) break;
-        await breakStale(path);
+        await breakStale(path, id);
         if (Date.now() > deadline) throw new McpOAuthError('lock_timeout', `Refresh lock not acquired within ${timeoutMs} ms`);
         await sleep(retryMs + Math.floor(Math.random() * retryMs));
       }

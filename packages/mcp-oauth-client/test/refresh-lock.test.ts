@@ -54,6 +54,27 @@ describe('createFileLock', () => {
     }
   });
 
+  it('a waiter leaves an abandoned lock to the waiter already breaking it (one breaker at a time)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lock-'));
+    try {
+      const path = lockPath(dir, 'k');
+      const old = new Date(Date.now() - 120_000);
+      await writeFile(path, 'dead');
+      await utimes(path, old, old);
+      // Another waiter is mid-way through breaking it: its break lock is fresh.
+      await writeFile(`${path}.break`, 'other-waiter');
+      const lock = createFileLock({ directory: dir, retryMs: 5, timeoutMs: 300 });
+      await expect(lock.withLock('k', async () => 1)).rejects.toMatchObject({ code: 'lock_timeout' });
+      expect(await readFile(path, 'utf8')).toBe('dead');
+      // A breaker that crashed leaves a break lock that goes stale in turn: it is cleared, and the lock taken.
+      await utimes(`${path}.break`, old, old);
+      await expect(lock.withLock('k', async () => 2)).resolves.toBe(2);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('release removes the lock file only while it still carries this holder\'s id', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lock-'));
     try {
