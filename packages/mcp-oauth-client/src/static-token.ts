@@ -21,16 +21,17 @@ export interface StaticTokenOptions {
  */
 export function staticToken(token: string | (() => string | Promise<string>), options: StaticTokenOptions = {}): AuthStrategy<undefined> {
   const scheme = options.scheme ?? 'Bearer';
-  if (typeof token !== 'function' && (typeof token !== 'string' || !isHeaderSafeToken(token))) {
-    throw new McpOAuthError('invalid_options', 'staticToken needs a token (no spaces or line breaks: it is sent in an Authorization header) or a function returning one');
+  // Surrounding whitespace (the newline a secret file ends with) is dropped, as `Headers` would;
+  // whitespace inside a token cannot be sent.
+  const usable = (value: unknown): value is string => typeof value === 'string' && isHeaderSafeToken(value.trim());
+  if (typeof token !== 'function' && !usable(token)) {
+    throw new McpOAuthError('invalid_options', 'staticToken needs a token (no spaces or line breaks inside: it is sent in an Authorization header) or a function returning one');
   }
   return {
     async headers() {
       const value = typeof token === 'function' ? await token() : token;
-      if (typeof value !== 'string' || !isHeaderSafeToken(value)) {
-        throw new McpOAuthError('invalid_options', 'The staticToken source returned no token, or one with spaces or line breaks (trim what you read from a file)');
-      }
-      return { authorization: `${scheme} ${value}` };
+      if (!usable(value)) throw new McpOAuthError('invalid_options', 'The staticToken source returned no token, or one with spaces or line breaks inside');
+      return { authorization: `${scheme} ${value.trim()}` };
     },
     onChallenge({ status, challenge, request }) {
       const reason = challenge?.error ? ` (${challenge.error})` : '';

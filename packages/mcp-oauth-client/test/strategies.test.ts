@@ -107,8 +107,8 @@ describe('static token strategy (issue 8; C-35)', () => {
     expect(() => staticToken('')).toThrow(expect.objectContaining({ code: 'invalid_options' }));
   });
 
-  it('refuses a token with a line break or a space (invalid_options), and never quotes it: no request is sent', async () => {
-    for (const token of ['SECRET-1\r\nx', 'SECRET-2 x', 'SECRET-3\n']) {
+  it('refuses a token with a line break or a space inside (invalid_options), and never quotes it: no request is sent', async () => {
+    for (const token of ['SECRET-1\r\nx', 'SECRET-2 x', ' SECRET-3\n\tx ']) {
       const thrown = (() => {
         try {
           staticToken(token);
@@ -123,6 +123,13 @@ describe('static token strategy (issue 8; C-35)', () => {
       expect(error.message).not.toContain('SECRET');
     }
     expect(server.authorizations).toHaveLength(0);
+  });
+
+  it('sends a token read from a file without its trailing newline', async () => {
+    server.accept = () => true;
+    await withOAuth(globalThis.fetch, staticToken('env-token-123\n'))(server.url, post);
+    await withOAuth(globalThis.fetch, staticToken(() => '  env-token-456\r\n'))(server.url, post);
+    expect(server.authorizations).toEqual(['Bearer env-token-123', 'Bearer env-token-456']);
   });
 });
 

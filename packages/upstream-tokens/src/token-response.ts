@@ -43,9 +43,11 @@ export function toUpstreamToken(response: TokenResponse, nowMs: number, endpoint
   if (issued !== undefined && issued !== 'urn:ietf:params:oauth:token-type:access_token') {
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} issued ${JSON.stringify(issued)}, not an access token`);
   }
-  const expiresIn = response.expires_in;
-  // RFC 6749 §5.1, §A.14: expires-in = 1*DIGIT, a JSON number of seconds. A string, zero or a fraction
-  // is refused rather than turned into a cache lifetime by guessing.
+  // RFC 6749 §5.1, §A.14: expires-in = 1*DIGIT, a number of seconds. Some ASes (Azure AD v1, ADFS)
+  // send those digits as a JSON string; anything else (a fraction, zero, `"1e9"`, which oauth4webapi
+  // would `parseFloat`) is refused rather than turned into a cache lifetime by guessing.
+  const raw = response.expires_in;
+  const expiresIn = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : raw;
   if (expiresIn !== undefined && !(typeof expiresIn === 'number' && Number.isSafeInteger(expiresIn) && expiresIn > 0)) {
     throw new UpstreamTokenError('invalid_token_response', `${endpoint} answered an expires_in that is not a positive whole number of seconds (RFC 6749 §5.1)`);
   }

@@ -15,7 +15,8 @@ import { isHeaderSafeToken } from './token-response.js';
 export function upstreamFetch(getToken: () => Promise<UpstreamToken | string>, fetchImpl: typeof fetch = globalThis.fetch): typeof fetch {
   return async (input, init) => {
     const token = await getToken();
-    const accessToken = typeof token === 'string' ? token : token?.accessToken;
+    // A token read from a file or an environment variable often ends in a newline: `Headers` would trim it.
+    const accessToken = (typeof token === 'string' ? token : token?.accessToken)?.trim();
     // Checked here so that `Headers` never throws its TypeError, which quotes the value.
     if (!isHeaderSafeToken(accessToken)) throw new UpstreamTokenError('invalid_token_response', 'upstreamFetch: getToken gave no access token that can be sent in an Authorization header (RFC 6749 §A.12); nothing was sent');
     const headers = new Headers(input instanceof Request ? input.headers : undefined);

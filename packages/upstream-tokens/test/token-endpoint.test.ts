@@ -86,9 +86,17 @@ describe('the token endpoint of an upstream exchange', () => {
     expect((error as Error).message).not.toContain('upstream-at');
   });
 
+  it('RFC 6749 §A.14: expires_in as a string of digits (Azure AD v1, ADFS) is read as seconds', async () => {
+    answer = { status: 200, body: { access_token: 'upstream-at', token_type: 'Bearer', expires_in: '3599', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } };
+    const before = Math.floor(Date.now() / 1000);
+    const token = await stubExchanger().exchange(subject, { audience: 'https://api.example.com' });
+    expect(token.expiresAt! - before).toBeGreaterThanOrEqual(3599);
+    expect(token.expiresAt! - before).toBeLessThanOrEqual(3600);
+  });
+
   it.each([
     ['a JSON string oauth4webapi would parseFloat', '1e9'],
-    ['a numeric JSON string', '3600'],
+    ['a string that is not digits only', '3600.0'],
     ['zero', 0],
     ['a fraction', 3600.5],
   ])('RFC 6749 §5.1 §A.14: expires_in as %s gives no cache lifetime: the answer is refused', async (_name, expiresIn) => {

@@ -28,4 +28,10 @@ describe('upstreamFetch', () => {
     expect(inspect(error, { depth: 10 })).not.toContain('SECRET');
     expect(edge.sent).toHaveLength(0);
   });
+
+  it('a token with a trailing newline (read from a file) is sent without it, as before', async () => {
+    const edge = recordingFetch();
+    await upstreamFetch(async () => 'abc123\n', edge.fetch)('https://api.example.com/v1');
+    expect(edge.sent[0]!.get('authorization')).toBe('Bearer abc123');
+  });
 });
