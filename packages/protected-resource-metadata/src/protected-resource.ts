@@ -1,6 +1,6 @@
 import { ConfigurationError } from '@portcullis/token-verification';
 import { validateScopes } from './scope-token.js';
-import { canonicalResource, isVerbatimUrl, parseConfiguredUrl, wellKnownPath } from './urls.js';
+import { canonicalResource, parsesWithoutRepair, parseConfiguredUrl, wellKnownPath } from './urls.js';
 
 /** Options of {@link defineProtectedResource}: the fields of an RFC 9728 §2 document. */
 export interface ProtectedResourceOptions {
@@ -190,7 +190,7 @@ export function exactIssuer(configured: unknown, parsed: URL): string {
   if (typeof configured !== 'string') return parsed.href;
   // Published as written, so it must be written as a client will read it: no spaces, tabs,
   // backslashes or dot segments that URL parsing repairs (and a client's comparison would not).
-  if (!isVerbatimUrl(configured, parsed)) {
+  if (!parsesWithoutRepair(configured)) {
     throw new ConfigurationError('ERR_INVALID_URL', `The issuer ${JSON.stringify(configured)} is not written as a URL (it parses to ${parsed.href}); write it as its authorization server publishes it`);
   }
   return configured;

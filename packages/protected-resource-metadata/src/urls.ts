@@ -60,29 +60,28 @@ export function canonicalResource(url: URL): string {
 }
 
 /**
- * Whether `value` is exactly what URL parsing makes of it (`url`), but for the case of the scheme and
- * host and the slash of an empty path. Parsing also repairs: it resolves dot segments (`%2e%2e` too),
- * drops tabs, newlines and surrounding spaces, turns `\` into `/` and supplies a missing `//`; a
- * string it had to repair is not the identifier it parses to.
+ * Whether URL parsing reads `value` as written, up to normalisation (case of scheme and host, a
+ * default port, IPv6 and IDNA forms, percent-encoding). Parsing also repairs, and a string it had to
+ * repair is not the identifier it parses to: it drops surrounding spaces and controls and any tab or
+ * newline, turns `\` into `/`, supplies a missing `//` and resolves dot segments (`%2e%2e` too).
  */
-export function isVerbatimUrl(value: string, url: URL): boolean {
-  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\\]*/.exec(value)?.[0];
-  if (authority === undefined) return false;
-  const folded = authority.toLowerCase() + value.slice(authority.length);
-  return folded === url.href || (url.pathname === '/' && !url.search && `${folded}/` === url.href);
+export function parsesWithoutRepair(value: string): boolean {
+  if (/^[\x00-\x20]|[\x00-\x20]$|[\t\n\r\\]/.test(value) || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return false;
+  const path = value.replace(/^[^:]*:\/\/[^/?#]*/, '').split(/[?#]/, 1)[0]!;
+  return !path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }
 
 /**
  * Whether two resource identifiers name the same resource: equal after canonicalisation (S-25: the
  * case of scheme and host, the root path's slash), and a string only if URL parsing did not have to
- * repair it (see {@link isVerbatimUrl}): `aud` values are compared as strings (RFC 7519 §2, RFC 9068 §4),
+ * repair it (see {@link parsesWithoutRepair}): `aud` values are compared as strings (RFC 7519 §2, RFC 9068 §4),
  * and `https://mcp.example.com/tenant-b/%2e%2e/mcp` is not `https://mcp.example.com/mcp`.
  */
 export function sameResource(a: URL | string, b: URL | string): boolean {
   const canonical = (value: URL | string): string | undefined => {
     if (value instanceof URL) return canonicalResource(value);
     const url = URL.parse(value);
-    return url && isVerbatimUrl(value, url) ? canonicalResource(url) : undefined;
+    return url && parsesWithoutRepair(value) ? canonicalResource(url) : undefined;
   };
   const left = canonical(a);
   return left !== undefined && left === canonical(b);

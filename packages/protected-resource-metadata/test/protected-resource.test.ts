@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigurationError } from '@portcullis/token-verification';
-import { defineProtectedResource, type ProtectedResourceOptions } from '../src/index.js';
+import { defineProtectedResource, sameResource, type ProtectedResourceOptions } from '../src/index.js';
 
 const AS = 'https://auth.example.com';
 
@@ -24,7 +24,7 @@ describe('defineProtectedResource', () => {
     for (const issuer of [' https://auth.example.com', 'https://auth.exa\tmple.com', 'https:\\\\auth.example.com', 'https:auth.example.com', 'https://auth.example.com/a/../t']) {
       expect(() => defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [issuer] })).toThrow(/not written as a URL/);
     }
-    for (const issuer of ['https://auth.example.com', 'https://auth.example.com/', 'https://Auth.Example.com/tenant']) {
+    for (const issuer of ['https://auth.example.com', 'https://auth.example.com/', 'https://Auth.Example.com/tenant', 'https://kc.example.com:443/realms/x']) {
       expect(defineProtectedResource({ resource: 'https://mcp.example.com/mcp', authorizationServers: [issuer] }).authorizationServers).toEqual([issuer]);
     }
   });
@@ -33,6 +33,18 @@ describe('defineProtectedResource', () => {
     const r = defineProtectedResource({ resource: 'https://mcp.example.com/mcp/', authorizationServers: [AS] });
     expect(r.resource).toBe('https://mcp.example.com/mcp/');
     expect(r.metadataPaths).toEqual(['/.well-known/oauth-protected-resource/mcp/', '/.well-known/oauth-protected-resource/mcp']);
+  });
+
+  it('S-11 S-25 sameResource: what parsing normalises names the same resource, what it repairs does not', () => {
+    const mcp = 'https://mcp.example.com/mcp';
+    for (const same of ['HTTPS://MCP.example.com/mcp', 'https://mcp.example.com:443/mcp']) {
+      expect([same, sameResource(same, mcp)]).toEqual([same, true]);
+    }
+    expect(sameResource('https://[0:0:0:0:0:0:0:1]:8443/mcp', 'https://[::1]:8443/mcp')).toBe(true);
+    expect(sameResource('https://bücher.example/mcp', 'https://xn--bcher-kva.example/mcp')).toBe(true);
+    for (const other of ['https://mcp.example.com/x/../mcp', 'https://mcp.example.com/x/%2E%2e/mcp', 'https://mcp.example.com/./mcp', ` ${mcp}`, `${mcp}\n`, 'https:\\mcp.example.com\\mcp', 'https:mcp.example.com/mcp']) {
+      expect([other, sameResource(other, mcp)]).toEqual([other, false]);
+    }
   });
 
   it('S-04: serveAtRoot adds the root well-known path', () => {
