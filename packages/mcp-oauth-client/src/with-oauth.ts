@@ -38,6 +38,8 @@ interface Outgoing {
   readonly url: URL;
   /** Method upper-case, headers, body buffered, signal, `redirect` never `follow`: `init` merged over a `Request` input. */
   readonly init: RequestInit & { readonly method: string; readonly headers: Headers };
+  /** The caller asked for redirects to be followed (fetch's default): this wrapper follows them. */
+  readonly follow: boolean;
 }
 
 /**
@@ -63,10 +65,11 @@ async function outgoing(input: string | URL | Request, init: RequestInit): Promi
   const signal = init.signal !== undefined ? init.signal : source?.signal;
   // Never let fetch follow a redirect: it would carry the token, and the DPoP proof bound to this URL
   // (RFC 9449 §4.2 `htu`), to another one (Fetch drops only Authorization, only across origins), and
-  // the target's 401 would pass for this server's challenge. The 3xx goes back to the caller, as
-  // oauth4webapi's protectedResourceRequest does; `redirect: 'error'` is kept.
-  const redirect = (init.redirect ?? source?.redirect) === 'error' ? 'error' : 'manual';
-  return { url, init: { ...init, method, headers, redirect, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
+  // the target's 401 would pass for this server's challenge. This wrapper follows them itself (see
+  // `redirected`); `manual` and `error` are the caller's to keep.
+  const wanted = init.redirect ?? source?.redirect ?? 'follow';
+  const redirect = wanted === 'error' ? 'error' : 'manual';
+  return { url, follow: wanted === 'follow', init: { ...init, method, headers, redirect, ...(body !== undefined && { body }), ...(signal !== undefined && { signal }) } };
 }
 
 /** `work`, or the signal's reason as soon as it aborts (the work goes on; its outcome is dropped). */
@@ -103,9 +106,9 @@ function challengeOf(response: Response, sent: Headers): ResourceChallenge | und
  * an existing {@link McpOAuthClient} (shared state) or the options to create one: the last two use
  * the full OAuth flow, {@link oauthStrategy}.
  *
- * Redirects are never followed: a 3xx is returned as it is (`redirect: 'manual'`; `'error'` is
- * honoured), so the token and DPoP proof reach only the URL they were attached for. To go on, call
- * the wrapped fetch with the `Location` URL: it authenticates for that URL on its own.
+ * Redirects are followed by the wrapper, never by `fetch` with the token attached: a same-origin hop
+ * is authenticated for its own URL (its own tokens and DPoP proof), a hop to another origin is sent
+ * without credentials; `redirect: 'manual'` returns the 3xx and `'error'` rejects, as fetch does.
  *
  * @example
  * const authedFetch = withOAuth(fetch, { redirectUri, authorizationHandler: createLoopbackAuthorizationHandler() });
@@ -120,8 +123,30 @@ export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpO
   const maxRetries = strategy.maxRetries ?? 2;
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new McpOAuthError('invalid_options', 'AuthStrategy.maxRetries must be a non-negative integer');
 
-  return async (input, init = {}) => {
-    const { url, init: sent } = await outgoing(input, init);
+  /**
+   * A redirect followed as fetch would (Fetch §4.4 HTTP-redirect fetch: at most 20, a 303, or a 301
+   * or 302 after a POST, becomes a GET without body), each hop sent afresh: on the same origin through
+   * this wrapper, which authenticates it for its own URL; to another origin without credentials (it
+   * may be another MCP server, which a redirect must not get the user signed in to).
+   */
+  const redirected = async (response: Response, from: URL, sent: Outgoing['init'], hops: number): Promise<Response> => {
+    const location = response.headers.get('location');
+    const to = location === null ? null : URL.parse(location, from.href);
+    if (!to || (to.protocol !== 'https:' && to.protocol !== 'http:')) return response;
+    await response.body?.cancel();
+    if (hops >= 20) throw new McpOAuthError('fetch_failed', `More than 20 redirects from ${from.origin}${from.pathname}`);
+    const toGet = response.status === 303 ? sent.method !== 'HEAD' : (response.status === 301 || response.status === 302) && sent.method === 'POST';
+    const headers = new Headers(sent.headers);
+    if (toGet) for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']) headers.delete(name);
+    // Credentials the caller set themselves stay on their origin too (Fetch drops Authorization there).
+    if (to.origin !== from.origin) for (const name of ['authorization', 'dpop', 'proxy-authorization', 'cookie']) headers.delete(name);
+    const { body: _body, ...rest } = sent;
+    const next: RequestInit = { ...rest, headers, redirect: 'follow', ...(toGet ? { method: 'GET' } : sent.body !== undefined && { body: sent.body }) };
+    return to.origin === from.origin ? send(to, next, hops + 1) : fetch(to, next);
+  };
+
+  const send = async (input: string | URL | Request, init: RequestInit, hops: number): Promise<Response> => {
+    const { url, init: sent, follow } = await outgoing(input, init);
     const { method, body } = sent;
     const serverUrl = canonicalServerUrl(url);
     const operation = `${serverUrl} ${extra.operationOf ? extra.operationOf(url, sent) : defaultOperation(url, sent, typeof body === 'string' ? body : undefined)}`;
@@ -135,6 +160,7 @@ export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpO
       for (const [name, value] of Object.entries(await strategy.headers(request, state))) headers.set(name, value);
       const response = await fetch(url, { ...sent, headers });
       await strategy.onResponse?.(response, request, state);
+      if (follow && REDIRECTS.has(response.status)) return redirected(response, url, sent, hops);
       if (response.status !== 401 && response.status !== 403) return response;
       if (retries >= maxRetries) {
         await response.body?.cancel();
@@ -153,4 +179,7 @@ export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpO
       state = decision.state;
     }
   };
+  return (input, init = {}) => send(input, init, 0);
 }
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);

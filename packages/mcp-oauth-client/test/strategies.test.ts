@@ -265,6 +265,20 @@ describe('static token through the MCP SDK 1.x client transport', () => {
     expect(new Set(server.authorizations)).toEqual(new Set(['Bearer sdk-static-token']));
   });
 
+  it.each(['same-origin', 'follow'] as const)('C-46 a server that moved /mcp to /mcp/ (308) is reached with redirectPolicy %s, the token sent to each hop', async (redirectPolicy) => {
+    server.accept = (authorization) => authorization === 'Bearer sdk-static-token';
+    server.onAccepted = async (req, res, body) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname === '/mcp') return void res.writeHead(308, { location: '/mcp/' }).end();
+      await mcp(req, res, body);
+    };
+    const { transportOptions } = mcpTransportOAuth(staticToken('sdk-static-token'));
+    const client = new ClientV1({ name: 'portcullis-static', version: '1.0.0' });
+    await client.connect(new TransportV1(new URL(server.url), { ...transportOptions, redirectPolicy }));
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+    await client.close();
+    expect(new Set(server.authorizations)).toEqual(new Set(['Bearer sdk-static-token']));
+  });
+
   it('a wrong static token fails connect with static_token_rejected after one request', async () => {
     server.accept = (authorization) => authorization === 'Bearer sdk-static-token';
     const { transportOptions } = mcpTransportOAuth(staticToken('wrong-token'));

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startLocalServer, type LocalServer } from '@portcullis/test-fixtures';
-import type { AuthStrategy } from '../src/auth-strategy.js';
+import type { AuthStrategy, StrategyChallenge, StrategyRequest } from '../src/auth-strategy.js';
 import { withOAuth } from '../src/with-oauth.js';
 
 /**
@@ -33,13 +33,13 @@ afterAll(async () => {
   await other.close();
 });
 
-/** A DPoP-shaped strategy that counts the challenges it is handed. */
-function dpopStrategy(): AuthStrategy & { challenges: number } {
+/** A DPoP-shaped strategy whose token and proof name the URL they are made for, and that records the challenges it is handed. */
+function dpopStrategy(): AuthStrategy & { challenged: string[] } {
   const strategy = {
-    challenges: 0,
-    headers: () => ({ authorization: 'DPoP token-for-a', dpop: 'proof-for-a' }),
-    onChallenge: () => {
-      strategy.challenges++;
+    challenged: [] as string[],
+    headers: (request: StrategyRequest) => ({ authorization: `DPoP token-for-${request.url.pathname}`, dpop: `proof-for-${request.url.pathname}` }),
+    onChallenge: ({ request }: StrategyChallenge) => {
+      strategy.challenged.push(request.url.pathname);
       return { action: 'fail' as const };
     },
   };
@@ -47,22 +47,43 @@ function dpopStrategy(): AuthStrategy & { challenges: number } {
 }
 
 describe('withOAuth and redirects', () => {
-  it('C-46 a same-origin redirect comes back to the caller: the token never reaches the other path, its 401 is no challenge', async () => {
+  it('C-46 a same-origin redirect is followed through the wrapper: the next hop carries its own token and proof, never the first one\'s', async () => {
     hops.length = 0;
     const strategy = dpopStrategy();
-    const authed = withOAuth(globalThis.fetch, strategy);
-    const response = await authed(`${origin.url}/a`, { method: 'POST', body: '{}' });
-    expect([response.status, response.headers.get('location')]).toEqual([307, '/elsewhere']);
-    expect(hops.map((h) => h.path)).toEqual(['/a']);
-    expect(strategy.challenges).toBe(0);
-    await expect(authed(`${origin.url}/a`, { redirect: 'error' })).rejects.toThrow('fetch failed');
+    const response = await withOAuth(globalThis.fetch, strategy)(`${origin.url}/a`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(401);
+    expect(hops.map((h) => [h.path, h.headers.authorization, h.headers.dpop])).toEqual([
+      ['/a', 'DPoP token-for-/a', 'proof-for-/a'],
+      ['/elsewhere', 'DPoP token-for-/elsewhere', 'proof-for-/elsewhere'],
+    ]);
+    // The 401 is the challenge of the request to /elsewhere, handed to the strategy as such.
+    expect(strategy.challenged).toEqual(['/elsewhere']);
   });
 
-  it('C-46 a cross-origin redirect never carries the DPoP proof (nor the token) to the other origin', async () => {
+  it('C-46 redirect: manual returns the 3xx, error rejects, as fetch does; nothing else is contacted', async () => {
     hops.length = 0;
-    const response = await withOAuth(globalThis.fetch, dpopStrategy())(`${origin.url}/cross`, { method: 'POST', body: '{}' });
-    expect(response.status).toBe(307);
-    const leaked = hops.filter((h) => h.path.startsWith('other') && (h.headers.dpop !== undefined || h.headers.authorization !== undefined));
-    expect(leaked).toEqual([]);
+    const authed = withOAuth(globalThis.fetch, dpopStrategy());
+    const response = await authed(`${origin.url}/a`, { redirect: 'manual' });
+    expect([response.status, response.headers.get('location')]).toEqual([307, '/elsewhere']);
+    await expect(authed(`${origin.url}/a`, { redirect: 'error' })).rejects.toThrow('fetch failed');
+    expect(hops.map((h) => h.path)).toEqual(['/a', '/a']);
+  });
+
+  it('C-46 a cross-origin redirect is followed without credentials: no DPoP proof, no token, no challenge for the other origin', async () => {
+    hops.length = 0;
+    const strategy = dpopStrategy();
+    const response = await withOAuth(globalThis.fetch, strategy)(`${origin.url}/cross`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(401);
+    const reached = hops.filter((h) => h.path.startsWith('other'));
+    expect(reached.map((h) => [h.path, h.headers.authorization, h.headers.dpop])).toEqual([['other/mcp', undefined, undefined]]);
+    expect(strategy.challenged).toEqual([]);
+  });
+
+  it('C-46 a cross-origin hop drops credentials the caller set itself', async () => {
+    hops.length = 0;
+    const none: AuthStrategy = { headers: () => ({}), onChallenge: () => ({ action: 'fail' as const }) };
+    await withOAuth(globalThis.fetch, none)(`${origin.url}/cross`, { headers: { authorization: 'Bearer callers-own', cookie: 'sid=1', 'x-trace': 't' } });
+    const reached = hops.find((h) => h.path.startsWith('other'))!;
+    expect([reached.headers.authorization, reached.headers.cookie, reached.headers['x-trace']]).toEqual([undefined, undefined, 't']);
   });
 });
