@@ -233,6 +233,9 @@ export const nodeTransport: SafeFetchTransport = (req) =>
     outgoing.end(req.body);
   });
 
+/** Marks the errors this package's safe fetch raised before its first request left (a refusal, a lookup that failed or timed out). */
+const NOT_SENT_MARK = Symbol('portcullis.notSent');
+
 /** Failures that happen before a request's first byte leaves: no name, no route, no listener, a certificate refused. */
 const NOT_SENT = new Set([
   'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT',
@@ -243,12 +246,13 @@ const NOT_SENT = new Set([
 /**
  * Whether a fetch failed before anything was sent (refused by the SSRF guard, a name that did not
  * resolve, a connection that was never made), judged from the error and its causes: the peer cannot
- * have acted on such a request. A timeout or a reset after connecting is not one of these.
+ * have acted on such a request. A timeout or a reset after connecting is not one of these, nor a
+ * refusal of a redirect hop (the first request was sent).
  */
 export function failedBeforeSending(error: unknown): boolean {
   // isNativeError: errors Node raises come from its own realm, where `instanceof Error` can fail (vm, jest).
   for (let e: unknown = error, depth = 0; (e instanceof Error || isNativeError(e)) && depth < 5; e = (e as Error).cause, depth++) {
-    if (e instanceof McpOAuthError && e.code === 'ssrf_blocked') return true;
+    if ((e as { [NOT_SENT_MARK]?: boolean })[NOT_SENT_MARK] === true) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NOT_SENT.has(code)) return true;
   }
@@ -305,10 +309,18 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
     let body = await bodyBytes(init.body);
     const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
     for (let hop = 0; ; hop++) {
-      assertFetchableUrl(url, options);
-      const host = bareHostname(url);
-      const addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await resolveHost(lookup, host, signal);
-      assertResolvedAddresses(url, addresses);
+      let addresses: readonly ResolvedAddress[];
+      try {
+        assertFetchableUrl(url, options);
+        const host = bareHostname(url);
+        addresses = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await resolveHost(lookup, host, signal);
+        assertResolvedAddresses(url, addresses);
+      } catch (error) {
+        // Before the first hop's transport nothing has left this machine (see failedBeforeSending);
+        // a later hop's refusal comes after a request that was sent.
+        if (hop === 0 && error instanceof McpOAuthError) Object.defineProperty(error, NOT_SENT_MARK, { value: true });
+        throw error;
+      }
       let response: Response;
       try {
         response = await transport({ url, address: addresses[0]!, method, headers: new Headers(headers), body, signal, maxResponseBytes });

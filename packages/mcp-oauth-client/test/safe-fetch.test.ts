@@ -234,8 +234,22 @@ describe('failedBeforeSending: whether a failed request can have reached the pee
   it.each(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT'])('%s: may have been received', (code) => {
     expect(failedBeforeSending(wrapped(nodeError(code)))).toBe(false);
   });
-  it('a refusal of the SSRF guard was never sent; an error without a code may have been', () => {
-    expect(failedBeforeSending(new McpOAuthError('ssrf_blocked', 'Refusing'))).toBe(true);
+  it('an error without a code may have been received', () => {
     expect(failedBeforeSending(wrapped(new Error('socket hang up')))).toBe(false);
+    expect(failedBeforeSending(new McpOAuthError('ssrf_blocked', 'raised elsewhere'))).toBe(false);
+  });
+
+  it('the safe fetch\'s own refusals and lookup failures before its first request were never sent; a redirect hop\'s refusal comes after one', async () => {
+    const unsent = async (fetch: ReturnType<typeof createSafeFetch>) => failedBeforeSending(await refusal(fetch('https://as.example.com/token')));
+    const { attempts, transport } = recordingTransport(() => new Response(null, { status: 302, headers: { location: 'https://metadata.example/latest' } }));
+    expect(await unsent(createSafeFetch({ lookup: resolvesTo('169.254.169.254'), transport }))).toBe(true);
+    expect(await unsent(createSafeFetch({ lookup: resolvesTo(), transport }))).toBe(true);
+    expect(await unsent(createSafeFetch({ lookup: () => new Promise(() => {}), transport, timeoutMs: 50 }))).toBe(true);
+    expect(await unsent(createSafeFetch({ lookup: async () => Promise.reject(Object.assign(new Error('boom'), { code: 'ESERVFAIL' })), transport }))).toBe(true);
+    expect(attempts).toHaveLength(0);
+    // The first request is sent (and answered with a redirect to a metadata host): its refusal is not "unsent".
+    const redirectTo = (host: string): HostLookup => async (name) => [{ address: name === host ? '169.254.169.254' : '93.184.216.34', family: 4 }];
+    expect(await unsent(createSafeFetch({ lookup: redirectTo('metadata.example'), transport }))).toBe(false);
+    expect(attempts).toHaveLength(1);
   });
 });
