@@ -39,25 +39,24 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
   const now = client.options.now ?? Date.now;
   // Step-ups are capped per operation across requests (C-24), so the count outlives one request.
   const stepUps = new Map<string, number>();
-  // C-24 C-52: a (resource, operation) that exhausted its step-ups fails at once for a while instead
-  // of prompting the user again on every new request (whatever scope the server names next).
-  // Bounded, oldest evicted first.
-  const exhausted = new Map<string, number>();
-  // Likewise a resource that refused every new token, while requests still carry the last of them: a
-  // success, a sign-out or tokens from elsewhere end it.
-  const refused = new Map<string, { readonly token: string | undefined; readonly until: number }>();
-  const remember = (key: string) => {
-    exhausted.delete(key);
-    exhausted.set(key, now() + STEP_UP_FAILURE_TTL_MS);
-    while (exhausted.size > STEP_UP_FAILURE_MAX) exhausted.delete(exhausted.keys().next().value!);
+  // C-24 C-52: failures that fail at once for a while, instead of prompting the user again on every
+  // new request: a (resource, operation) that exhausted its step-ups, whatever scope the server names
+  // next; a resource that refused every new token, while requests still carry the last of them (a
+  // success, a sign-out or tokens from elsewhere end it). Bounded, oldest evicted first.
+  const failures = new Map<string, { readonly until: number; readonly token: string | undefined }>();
+  const remember = (key: string, token?: string) => {
+    failures.delete(key);
+    failures.set(key, { until: now() + STEP_UP_FAILURE_TTL_MS, token });
+    while (failures.size > STEP_UP_FAILURE_MAX) failures.delete(failures.keys().next().value!);
   };
-  const failedRecently = (key: string): boolean => {
-    const until = exhausted.get(key);
-    if (until === undefined) return false;
-    if (now() < until) return true;
-    exhausted.delete(key);
+  const failedRecently = (key: string, token?: string): boolean => {
+    const failure = failures.get(key);
+    if (failure === undefined) return false;
+    if (now() < failure.until) return failure.token === token;
+    failures.delete(key);
     return false;
   };
+  const refusedKey = (serverUrl: string) => JSON.stringify([serverUrl, 401]);
   const counterKey = (serverUrl: string, operation: string) => JSON.stringify([serverUrl, operation]);
 
   return {
@@ -74,7 +73,7 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
       client.rememberDpopNonce(request.url, response.headers.get('dpop-nonce'));
       if (response.ok) {
         stepUps.delete(counterKey(request.serverUrl, request.operation));
-        refused.delete(request.serverUrl);
+        failures.delete(refusedKey(request.serverUrl));
       }
     },
     async onChallenge({ status, challenge, request }, state) {
@@ -84,13 +83,11 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
           return { action: 'retry', state: { ...state, unauthorized: state.unauthorized + 1 } };
         }
         // The token this server refused after the last fresh one it was given: sent again, it gets no new prompt.
-        const last = refused.get(serverUrl);
-        if (state.unauthorized === 0 && last !== undefined && last.token === state.tokens?.accessToken && now() < last.until) {
+        if (state.unauthorized === 0 && failedRecently(refusedKey(serverUrl), state.tokens?.accessToken)) {
           return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} refused ${maxUnauthorized} new tokens recently; not authorizing again yet`, { status: 401 }) };
         }
         if (state.unauthorized >= maxUnauthorized) {
-          refused.set(serverUrl, { token: state.tokens?.accessToken, until: now() + STEP_UP_FAILURE_TTL_MS });
-          while (refused.size > STEP_UP_FAILURE_MAX) refused.delete(refused.keys().next().value!);
+          remember(refusedKey(serverUrl), state.tokens?.accessToken);
           return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens`, { status: 401 }) };
         }
         const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
