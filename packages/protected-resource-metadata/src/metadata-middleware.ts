@@ -8,7 +8,7 @@ import {
 } from './authorization-server-mirror.js';
 import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
 import type { ProtectedResource } from './protected-resource.js';
-import { createMetadataSigner, type SignedMetadataOptions } from './signed-metadata.js';
+import { assertSignable, createMetadataSigner, type SignedMetadataOptions } from './signed-metadata.js';
 
 /** Options of {@link protectedResourceMetadata}. */
 export interface ProtectedResourceMetadataOptions {
@@ -63,7 +63,7 @@ export function protectedResourceMetadata(
   for (const resource of list) {
     let body: () => Promise<string>;
     if (sign) {
-      sign.refuseClaimNames(resource.document);
+      assertSignable(resource.document);
       // Signed once, lazily: the first request waits, later ones reuse the same JWS.
       let signed: Promise<string> | undefined;
       body = () => (signed ??= sign(resource.document).then((jws) => JSON.stringify({ ...resource.document, signed_metadata: jws })));

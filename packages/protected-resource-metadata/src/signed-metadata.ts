@@ -16,13 +16,8 @@ export interface SignedMetadataOptions {
   readonly issuer: URL | string;
 }
 
-/** Signs a document; `refuseClaimNames` throws for a document with a field a JWT claim would take. */
-export type MetadataSigner = ((document: ProtectedResourceMetadataDocument) => Promise<string>) & {
-  readonly refuseClaimNames: (document: ProtectedResourceMetadataDocument) => void;
-};
-
 /** Validates {@link SignedMetadataOptions} once; returns the signer. */
-export function createMetadataSigner(options: SignedMetadataOptions): MetadataSigner {
+export function createMetadataSigner(options: SignedMetadataOptions): (document: ProtectedResourceMetadataDocument) => Promise<string> {
   if (!options || typeof options !== 'object') {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'signedMetadata must be an object { key, alg, issuer }');
   }
@@ -37,21 +32,23 @@ export function createMetadataSigner(options: SignedMetadataOptions): MetadataSi
   }
   assertSigningKey(options.key, options.alg);
   const issuer = parseConfiguredUrl(options.issuer, 'signedMetadata.issuer').href.replace(/\/$/, '');
-  const refuseClaimNames = (document: ProtectedResourceMetadataDocument): void => {
-    const clash = JWT_CLAIMS.find((claim) => claim in document);
-    if (clash) throw new ConfigurationError('ERR_INVALID_OPTIONS', `The metadata field ${clash} would be taken for the JWT claim of that name in signed_metadata (RFC 9728 §2.2); rename it`);
-  };
   const header = { alg: options.alg, ...(options.kid !== undefined ? { kid: options.kid } : {}) };
-  return Object.assign((document: ProtectedResourceMetadataDocument) =>
+  return (document) =>
     new SignJWT({ ...document })
       .setProtectedHeader(header)
       .setIssuer(issuer)
       .setIssuedAt()
-      .sign(options.key), { refuseClaimNames });
+      .sign(options.key);
 }
 
 /** RFC 7519 §4.1 registered claims: in signed metadata they are the JWT's, not the document's. */
 const JWT_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'];
+
+/** Refuses a document with a field that would be taken for a JWT claim in its `signed_metadata` (RFC 9728 §2.2). */
+export function assertSignable(document: ProtectedResourceMetadataDocument): void {
+  const clash = JWT_CLAIMS.find((claim) => claim in document);
+  if (clash) throw new ConfigurationError('ERR_INVALID_OPTIONS', `The metadata field ${clash} would be taken for the JWT claim of that name in signed_metadata; rename it`);
+}
 
 /** The key types each JWS algorithm signs with (RFC 7518 §3.1, RFC 8037 §3.1). */
 function keyTypeFor(alg: string): string | undefined {
