@@ -117,17 +117,23 @@ describe('createTokenLifecycle', () => {
       ['the global fetch', globalThis.fetch as FetchLike],
     ];
 
-    it.each(fetches)('connection refused, through %s: the next refresh sends the same refresh token', async (_, fetch) => {
-      const as = await tokenEndpoint('refuse');
+    /** Expired tokens in a store, and a refresher that records each refresh token it sends to the token endpoint at `url`. */
+    async function expired(url: string, fetch: FetchLike) {
       const store = createMemoryStore();
       const lifecycle = createTokenLifecycle({ store, now: () => NOW });
       await lifecycle.save('k', tokens(1, NOW - 1));
       const sent: string[] = [];
-      const unreachable = async (t: StoredTokens) => {
+      const refresher = async (t: StoredTokens) => {
         sent.push(t.refreshToken!);
-        return refreshTokens(context(as.url, fetch), t.refreshToken!);
+        return refreshTokens(context(url, fetch), t.refreshToken!);
       };
-      await expect(lifecycle.ensureFresh('k', unreachable)).rejects.toBeInstanceOf(McpOAuthError);
+      return { store, lifecycle, sent, refresher };
+    }
+
+    it.each(fetches)('connection refused, through %s: the next refresh sends the same refresh token', async (_, fetch) => {
+      const as = await tokenEndpoint('refuse');
+      const { lifecycle, sent, refresher } = await expired(as.url, fetch);
+      await expect(lifecycle.ensureFresh('k', refresher)).rejects.toBeInstanceOf(McpOAuthError);
       const back = async (t: StoredTokens) => {
         sent.push(t.refreshToken!);
         return tokens(2, NOW + 3_600_000);
@@ -139,16 +145,9 @@ describe('createTokenLifecycle', () => {
     it.each(fetches)('connection dropped after the request was sent, through %s: that refresh token is never sent again', async (_, fetch) => {
       const as = await tokenEndpoint('reset');
       try {
-        const store = createMemoryStore();
-        const lifecycle = createTokenLifecycle({ store, now: () => NOW });
-        await lifecycle.save('k', tokens(1, NOW - 1));
-        const sent: string[] = [];
-        const dropped = async (t: StoredTokens) => {
-          sent.push(t.refreshToken!);
-          return refreshTokens(context(as.url, fetch), t.refreshToken!);
-        };
-        await expect(lifecycle.ensureFresh('k', dropped)).rejects.toBeInstanceOf(McpOAuthError);
-        expect(await lifecycle.ensureFresh('k', dropped)).toBeUndefined();
+        const { store, lifecycle, sent, refresher } = await expired(as.url, fetch);
+        await expect(lifecycle.ensureFresh('k', refresher)).rejects.toBeInstanceOf(McpOAuthError);
+        expect(await lifecycle.ensureFresh('k', refresher)).toBeUndefined();
         expect(sent).toEqual(['rt-1']);
         expect(asStoredTokens(await store.get('k'))?.refreshToken).toBe('rt-1');
       } finally {
