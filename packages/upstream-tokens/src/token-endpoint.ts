@@ -111,6 +111,12 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
           const response = await oauth.discoveryRequest(issuer, { ...requestOptions(), algorithm: 'oauth2' });
           const as = await oauth.processDiscoveryResponse(issuer, response);
           if (!as.token_endpoint) throw new UpstreamTokenError('discovery_failed', `${issuer.href} advertises no token_endpoint`);
+          // Held to the rules of a configured one: a user:password@ would reach every message that
+          // names the endpoint (and fetch refuses it anyway). Never quoted, as it may hold a password.
+          const endpoint = URL.parse(as.token_endpoint);
+          if (!endpoint || endpoint.username !== '' || endpoint.password !== '') {
+            throw new UpstreamTokenError('discovery_failed', `${issuer.href} advertises a token_endpoint that is not an absolute URL without user information`);
+          }
           return as;
         } catch (error) {
           if (error instanceof UpstreamTokenError) throw error;

@@ -135,4 +135,17 @@ describe('the token endpoint of an upstream exchange', () => {
     await expect(exchanger.exchange(subject, { audience: 'https://api.example.com' })).rejects.toMatchObject({ code: 'token_request_refused' });
     expect(decodeJwt(lastBody.get('client_assertion')!)).toMatchObject({ iss: 'mcp-server' });
   });
+
+  it('S-22: a discovered token_endpoint with user information is refused at discovery, its password never quoted', async () => {
+    const endpoint = new URL(`${server.url}/token`);
+    endpoint.username = 'mcp-server';
+    endpoint.password = 'PASSWORD-IN-METADATA';
+    // The stub answers the RFC 8414 request with this document; a token request would get the same body.
+    answer = { status: 200, body: { issuer: server.url, token_endpoint: endpoint.href } };
+    const exchanger = createTokenExchanger({ issuer: server.url, allowInsecureHttp: true, client: secretClient, cache: false });
+    const error = await exchanger.exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTokenError);
+    expect(error).toMatchObject({ code: 'discovery_failed' });
+    expect(inspect(error, { depth: 10 })).not.toContain('PASSWORD-IN-METADATA');
+  });
 });
