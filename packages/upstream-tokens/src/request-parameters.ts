@@ -12,7 +12,17 @@ export function resourceParameter(value: URL | string | undefined, option: strin
   const resource = String(value);
   // A '#' can only be the fragment delimiter in a URI that parses (elsewhere it is percent-encoded).
   if (!URL.canParse(resource) || resource.includes('#')) throw new ConfigurationError('invalid_resource', `${option} must be an absolute URI without a fragment (RFC 8707 §2)`);
+  // Sent verbatim, so it must be the URI it parses to: the AS and the upstream API may read a string
+  // that URL parsing repairs as two different resources (the same rule as protected-resource-metadata).
+  if (needsRepair(resource)) throw new ConfigurationError('invalid_resource', `${option} must be written as it parses: no surrounding or inner whitespace, backslash or dot segment`);
   return resource;
+}
+
+/** Surrounding spaces or controls, a tab or newline, `\`, or a `.`/`..` path segment (`%2e` too). */
+function needsRepair(uri: string): boolean {
+  if (/^[\x00-\x20]|[\x00-\x20]$|[\t\n\r\\]/.test(uri)) return true;
+  const path = uri.replace(/^[^:]*:(?:\/\/[^/?#]*)?/, '').split('?', 1)[0]!;
+  return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }
 
 /**

@@ -38,6 +38,11 @@ describe('options refused before any request', () => {
     ['with an empty fragment', 'https://api.example.com/v1#'],
     ['that is relative', '/v1'],
     ['that is not a URI', 'api example'],
+    ['with a dot segment that parsing resolves', 'https://api.example.com/tenant-b/../v1'],
+    ['with an encoded dot segment', 'https://api.example.com/tenant-b/%2E%2e/v1'],
+    ['with a backslash that parsing turns into a slash', 'https://api.example.com\\v1'],
+    ['with a tab that parsing drops', 'https://api.example.com/v\t1'],
+    ['with surrounding spaces that parsing drops', ' https://api.example.com/v1 '],
   ];
   const badScopes: [string, string | readonly string[]][] = [
     ['a quote', 'read"write'],
@@ -51,6 +56,31 @@ describe('options refused before any request', () => {
     expect(() => createClientCredentialsSource({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client, resource })).toThrow(
       expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_resource' }),
     );
+  });
+
+  it.each([
+    ['https://api.example.com'],
+    ['https://API.example.com:443/v1/'],
+    ['https://api.example.com/v1/..data'],
+    ['https://[::1]/v1?tenant=a'],
+    ['urn:example:upstream-api'],
+  ])('C-25 RFC 8707 §2: the resource %s is sent as written', async (resource) => {
+    let sent: string | null = null;
+    const recorder = await startLocalServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+      req.on('end', () => {
+        sent = new URLSearchParams(raw).get('resource');
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_target' }));
+      });
+    });
+    try {
+      const exchanger = createTokenExchanger({ tokenEndpoint: `${recorder.url}/token`, allowInsecureHttp: true, client, cache: false });
+      await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', resource })).rejects.toMatchObject({ code: 'token_request_refused' });
+      expect(sent).toBe(resource);
+    } finally {
+      await recorder.close();
+    }
   });
 
   it.each(badResources)('C-25 RFC 8707 §2: a resource %s rejects the exchange with a ConfigurationError and sends nothing', async (_name, resource) => {
