@@ -9,6 +9,28 @@ const STEP_UP_FAILURE_TTL_MS = 5 * 60_000;
 /** At most this many remembered failures. */
 const STEP_UP_FAILURE_MAX = 256;
 
+/** What {@link oauthStrategy} remembers across requests, per client (see {@link memoryOf}). */
+interface ChallengeMemory {
+  /** Step-ups per (resource, operation): capped across requests (C-24), so the count outlives one request. */
+  readonly stepUps: Map<string, number>;
+  /**
+   * C-24 C-52: failures that fail at once for a while, instead of prompting the user again on every
+   * new request: a (resource, operation) that exhausted its step-ups, whatever scope the server names
+   * next; a resource that refused every new token, while requests still carry the last of them (a
+   * success, a sign-out or tokens from elsewhere end it). Bounded, oldest evicted first.
+   */
+  readonly failures: Map<string, { readonly until: number; readonly token: string | undefined }>;
+}
+
+// Kept with the client, not the strategy: a `withOAuth` or an SDK transport made per request or per
+// reconnection shares the client's tokens, and must share what those tokens already failed at too.
+const memories = new WeakMap<McpOAuthClient, ChallengeMemory>();
+function memoryOf(client: McpOAuthClient): ChallengeMemory {
+  let memory = memories.get(client);
+  if (memory === undefined) memories.set(client, (memory = { stepUps: new Map(), failures: new Map() }));
+  return memory;
+}
+
 /** Per-request state of {@link oauthStrategy}. */
 export interface OAuthStrategyState {
   /** The tokens the request is sent with; undefined before the first authorization. */
@@ -37,13 +59,7 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
   const maxStepUps = client.options.maxStepUps ?? 2;
   const maxUnauthorized = client.options.maxUnauthorizedRetries ?? 2;
   const now = client.options.now ?? Date.now;
-  // Step-ups are capped per operation across requests (C-24), so the count outlives one request.
-  const stepUps = new Map<string, number>();
-  // C-24 C-52: failures that fail at once for a while, instead of prompting the user again on every
-  // new request: a (resource, operation) that exhausted its step-ups, whatever scope the server names
-  // next; a resource that refused every new token, while requests still carry the last of them (a
-  // success, a sign-out or tokens from elsewhere end it). Bounded, oldest evicted first.
-  const failures = new Map<string, { readonly until: number; readonly token: string | undefined }>();
+  const { stepUps, failures } = memoryOf(client);
   const remember = (key: string, token?: string) => {
     failures.delete(key);
     failures.set(key, { until: now() + STEP_UP_FAILURE_TTL_MS, token });

@@ -291,6 +291,8 @@ describe('C-24 C-52 remembered step-up failures', () => {
     return {
       client,
       call: (init: RequestInit = TOOL_CALL) => authed(`${MCP}/mcp`, init),
+      /** The same call through a wrapper made for it alone, as an SDK transport per reconnection is. */
+      callThroughNewWrapper: (init: RequestInit = TOOL_CALL) => withOAuth(world.fetch, client)(`${MCP}/mcp`, init),
       prompts: () => world.to(`${AS}/authorize`).length,
       wait: (ms: number) => void (clock += ms),
     };
@@ -329,6 +331,21 @@ describe('C-24 C-52 remembered step-up failures', () => {
     wait(5 * 60_000 + 1);
     await expect(call({})).rejects.toMatchObject({ code: 'retry_limit' });
     expect(prompts()).toBe(4);
+  });
+
+  it('C-24 C-52 the memory belongs to the client: a wrapper made per request prompts no more than a shared one', async () => {
+    const { callThroughNewWrapper, prompts } = setUp((r) => (r.headers.get('authorization') ? insufficient('admin') : unauthorized()));
+    await expect(callThroughNewWrapper()).rejects.toMatchObject({ code: 'step_up_limit' });
+    expect(prompts()).toBe(3);
+    await expect(callThroughNewWrapper()).rejects.toMatchObject({ code: 'step_up_limit' });
+    expect(prompts()).toBe(3);
+  });
+
+  it('C-24 a server that refuses every new token gets no new prompt through a wrapper made per request either', async () => {
+    const { callThroughNewWrapper, prompts } = setUp(unauthorized);
+    await expect(callThroughNewWrapper({})).rejects.toMatchObject({ code: 'retry_limit' });
+    await expect(callThroughNewWrapper({})).rejects.toMatchObject({ code: 'retry_limit' });
+    expect(prompts()).toBe(2);
   });
 
   it('C-24 that memory ends with a success, or when the request carries other tokens (a sign-out, a new sign-in)', async () => {
