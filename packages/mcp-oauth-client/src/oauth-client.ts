@@ -20,7 +20,7 @@ import { assertClientMetadataUrl, assertPreRegisteredClients, resolveClient, typ
 import { createSafeFetch, isLoopbackHttpName, type FetchLike, type HostLookup } from './safe-fetch.js';
 import { selectScopes, splitScope } from './scopes.js';
 import { createTokenLifecycle, type TokenLifecycle } from './token-lifecycle.js';
-import { createMemoryStore, tokensKey, type StoredTokens, type TokenStore } from './token-store.js';
+import { asFiledTokensKeys, createMemoryStore, tokensFilingKey, tokensKey, type StoredTokens, type TokenStore } from './token-store.js';
 import type { ResourceChallenge } from './www-authenticate.js';
 
 /**
@@ -146,6 +146,9 @@ export interface McpOAuthClient {
   readonly options: Readonly<OAuthClientOptions>;
 }
 
+/** Token store keys remembered per server and account (see `saveTokens`). */
+const MAX_FILED_KEYS = 16;
+
 interface PendingRecord {
   readonly pending: PendingAuthorization;
   readonly serverUrl: string;
@@ -256,6 +259,21 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
     );
   }
 
+  // Where a server's tokens were filed for this account, so that signOut needs no discovery (a CLI's
+  // logout while the server is down or has moved). Written before the tokens, so it never misses any;
+  // bounded, since a server that names another AS on every sign-in would otherwise grow it.
+  const filingKey = (serverUrl: string) => tokensFilingKey({ account, serverUrl });
+  async function saveTokens(ctx: ServerContext, tokens: StoredTokens): Promise<void> {
+    const filed = asFiledTokensKeys(await store.get(filingKey(ctx.serverUrl)));
+    if (!filed.includes(ctx.tokensKey)) {
+      const kept = [...filed, ctx.tokensKey];
+      const dropped = kept.splice(0, Math.max(0, kept.length - MAX_FILED_KEYS));
+      await store.set(filingKey(ctx.serverUrl), { tokensKeys: kept });
+      for (const key of dropped) await store.delete(key);
+    }
+    await lifecycle.save(ctx.tokensKey, tokens);
+  }
+
   async function startWith(ctx: ServerContext, scopes: readonly string[] | undefined): Promise<{ authorizationUrl: URL; state: string }> {
     for (const [state, record] of pendings) if (now() - record.pending.createdAt > pendingTtlMs) pendings.delete(state);
     const { url, pending } = await buildAuthorizationRequest({
@@ -303,7 +321,7 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
     }
     const params = validateAuthorizationResponse(ctx.discovery.authorizationServer, record.pending, callback);
     const tokens = await exchangeAuthorizationCode(tokenContext(ctx), record.pending, params);
-    await lifecycle.save(ctx.tokensKey, tokens);
+    await saveTokens(ctx, tokens);
     return tokens;
   }
 
@@ -334,7 +352,7 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
         return completeAuthorization(callback);
       }
     }
-    await lifecycle.save(ctx.tokensKey, tokens);
+    await saveTokens(ctx, tokens);
     return tokens;
   }
 
@@ -392,8 +410,11 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       if (nonce) dpopNonces.set(url.origin, nonce);
     },
     async signOut(serverUrl) {
-      // A fresh process (a CLI's `logout`) has no context yet: discover it, or nothing would be deleted.
-      await store.delete((await context(serverUrl)).tokensKey);
+      const key = keyOf(serverUrl);
+      const filed = asFiledTokensKeys(await store.get(filingKey(key)));
+      // Tokens saved before their filing was recorded can only be found by discovering the server.
+      for (const tokens of filed.length > 0 ? filed : [(await context(key)).tokensKey]) await store.delete(tokens);
+      await store.delete(filingKey(key));
     },
     async authorizationHeaders(ctx, tokens, request) {
       // Tokens go only to the resource they were issued for, from the AS that issued them (RFC 8707,

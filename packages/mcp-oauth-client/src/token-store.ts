@@ -43,6 +43,17 @@ export function tokensKey(parts: { account: string; issuer: string; clientId: st
   return `tokens ${JSON.stringify([parts.account, parts.issuer, parts.clientId, parts.resource])}`;
 }
 
+/** The store key of the list of {@link tokensKey}s one account's tokens for one MCP server were filed under. */
+export function tokensFilingKey(parts: { account: string; serverUrl: string }): string {
+  return `filed ${JSON.stringify([parts.account, parts.serverUrl])}`;
+}
+
+/** Reads a filing back: only keys of tokens, so a damaged record can never name anything else to delete. */
+export function asFiledTokensKeys(value: StoredValue | undefined): string[] {
+  const keys = value?.['tokensKeys'];
+  return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string' && k.startsWith('tokens ')) : [];
+}
+
 /** The store key of a dynamically registered client, keyed by the issuer (C-05, C-18). */
 export function clientKey(issuer: string): string {
   return `client ${JSON.stringify([issuer])}`;

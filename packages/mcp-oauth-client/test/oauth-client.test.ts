@@ -153,6 +153,75 @@ describe('oauth-client', () => {
     expect(await fresh.tokens(`${MCP}/mcp`)).toBeUndefined();
   });
 
+  describe('C-38 signOut without the network (a CLI logout while the server is down or has moved)', () => {
+    /** A server whose PRM names `issuer()`; `offline` makes every request fail before it is sent. */
+    function setUp() {
+      const state = { offline: false, issuer: AS, attemptsOffline: 0 };
+      const world = stubWorld({
+        [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [state.issuer] }),
+        [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+        [`${AS}/token`]: () => tokenResponse('at-old-as', { expires_in: 3600 }),
+        ['https://as2.example.com/.well-known/oauth-authorization-server']: () => Response.json(asMetadata('https://as2.example.com')),
+        ['https://as2.example.com/token']: () => tokenResponse('at-new-as', { expires_in: 3600 }),
+      });
+      const offlineFetch: typeof world.fetch = (input, init) =>
+        state.offline && ++state.attemptsOffline ? Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })) : world.fetch(input, init);
+      const store = createMemoryStore();
+      const options = {
+        oauthFetch: offlineFetch,
+        store,
+        redirectUri: 'http://127.0.0.1:8765/callback',
+        preRegistered: [{ clientId: 'app', issuer: AS }, { clientId: 'app2', issuer: 'https://as2.example.com' }],
+        authorizationHandler: async (url: URL) => `http://127.0.0.1:8765/callback?code=c&state=${url.searchParams.get('state')}`,
+      };
+      /** The access tokens a fresh, online process finds for the server through each AS. */
+      const storedThrough = async (issuer: string) => {
+        const [offline, current] = [state.offline, state.issuer];
+        Object.assign(state, { offline: false, issuer });
+        const fresh = createOAuthClient(options);
+        await fresh.context(`${MCP}/mcp`);
+        const tokens = await fresh.tokens(`${MCP}/mcp`);
+        Object.assign(state, { offline, issuer: current });
+        return tokens?.accessToken;
+      };
+      return { state, options, store, storedThrough };
+    }
+
+    it('deletes the stored tokens without a request', async () => {
+      const { state, options, storedThrough } = setUp();
+      await createOAuthClient(options).handleChallenge(`${MCP}/mcp`, undefined, undefined);
+      expect(await storedThrough(AS)).toBe('at-old-as');
+      state.offline = true;
+      await createOAuthClient(options).signOut(`${MCP}/mcp`);
+      expect(state.attemptsOffline).toBe(0);
+      expect(await storedThrough(AS)).toBeUndefined();
+    });
+
+    it('deletes the tokens of every AS the server named since, not only the current one', async () => {
+      const { state, options, storedThrough } = setUp();
+      await createOAuthClient(options).handleChallenge(`${MCP}/mcp`, undefined, undefined);
+      state.issuer = 'https://as2.example.com';
+      await createOAuthClient(options).handleChallenge(`${MCP}/mcp`, undefined, undefined);
+      expect([await storedThrough(AS), await storedThrough('https://as2.example.com')]).toEqual(['at-old-as', 'at-new-as']);
+      await createOAuthClient(options).signOut(`${MCP}/mcp`);
+      expect([await storedThrough(AS), await storedThrough('https://as2.example.com')]).toEqual([undefined, undefined]);
+    });
+
+    it('tokens whose filing is unknown (saved by an earlier version) are found by discovery: offline, signOut fails and says so', async () => {
+      const { state, options, store, storedThrough } = setUp();
+      await createOAuthClient(options).handleChallenge(`${MCP}/mcp`, undefined, undefined);
+      // What an earlier version left: the tokens without the record of where they were filed.
+      await store.delete(`filed ${JSON.stringify(['default', `${MCP}/mcp`])}`);
+      state.offline = true;
+      await expect(createOAuthClient(options).signOut(`${MCP}/mcp`)).rejects.toThrow('fetch failed');
+      expect(state.attemptsOffline).toBeGreaterThan(0);
+      expect(await storedThrough(AS)).toBe('at-old-as');
+      state.offline = false;
+      await createOAuthClient(options).signOut(`${MCP}/mcp`);
+      expect(await storedThrough(AS)).toBeUndefined();
+    });
+  });
+
   it('refuses a callback that is not an absolute URL with invalid_url', async () => {
     const client = createOAuthClient({ redirectUri: 'http://127.0.0.1:8765/callback' });
     await expect(client.completeAuthorization('code=c&state=s')).rejects.toMatchObject({ name: 'McpOAuthError', code: 'invalid_url' });
