@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from './logger.js';
 import type { RefreshLock } from './refresh-lock.js';
 import { isHeaderSafeToken } from './access-token.js';
 import { assertClientMetadataUrl, assertPreRegisteredClients, resolveClient, type ClientMetadata, type PreRegisteredClient, type ResolvedClient } from './registration.js';
-import { createSafeFetch, isLoopbackHttpName, type FetchLike, type HostLookup } from './safe-fetch.js';
+import { createSafeFetch, isLoopbackHttpName, withTypedFailures, type FetchLike, type HostLookup } from './safe-fetch.js';
 import { selectScopes, splitScope } from './scopes.js';
 import { createTokenLifecycle, type TokenLifecycle } from './token-lifecycle.js';
 import { asFiledTokensKeys, createMemoryStore, tokensFilingKey, tokensKey, type StoredTokens, type TokenStore } from './token-store.js';
@@ -85,7 +85,10 @@ export interface OAuthClientOptions {
   readonly allowInsecureLoopback?: boolean;
   /** DNS for the SSRF guard. Default `dns.promises.lookup`. */
   readonly lookup?: HostLookup;
-  /** The fetch for OAuth traffic (discovery, registration, token endpoint). Default: {@link createSafeFetch}. */
+  /**
+   * The fetch for OAuth traffic (discovery, registration, token endpoint). Default: {@link createSafeFetch}.
+   * What it throws reaches callers as `fetch_failed`, with the original as `cause`.
+   */
   readonly oauthFetch?: FetchLike;
   /** Times one operation may be re-authorized for more scope before failing with `step_up_limit` (C-24). Default 2. */
   readonly maxStepUps?: number;
@@ -175,7 +178,7 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   }
   if (options.preRegistered) assertPreRegisteredClients(options.preRegistered);
   const store = options.store ?? createMemoryStore();
-  const oauthFetch = options.oauthFetch ?? createSafeFetch({ allowInsecureLoopback: options.allowInsecureLoopback === true, ...(options.lookup && { lookup: options.lookup }) });
+  const oauthFetch = options.oauthFetch ? withTypedFailures(options.oauthFetch) : createSafeFetch({ allowInsecureLoopback: options.allowInsecureLoopback === true, ...(options.lookup && { lookup: options.lookup }) });
   const lifecycle: TokenLifecycle = createTokenLifecycle({
     store,
     ...(options.lock && { lock: options.lock }),

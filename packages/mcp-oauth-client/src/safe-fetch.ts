@@ -288,6 +288,23 @@ async function bodyBytes(body: RequestInit['body']): Promise<Uint8Array | undefi
 }
 
 /**
+ * A caller's own `oauthFetch`, failing as the safe fetch does: anything it throws that is not already
+ * an {@link McpOAuthError} becomes `fetch_failed`, the original kept as `cause` (so that
+ * {@link failedBeforeSending} still reads its code).
+ */
+export function withTypedFailures(fetch: FetchLike): FetchLike {
+  return async (input, init) => {
+    try {
+      return await fetch(input, init);
+    } catch (error) {
+      if (error instanceof McpOAuthError) throw error;
+      const url = URL.parse(String(input));
+      throw new McpOAuthError('fetch_failed', url ? `Request to ${url.origin}${url.pathname} failed` : 'Request failed', { cause: error });
+    }
+  };
+}
+
+/**
  * A `fetch` with an SSRF guard, used for everything this package fetches on its own (metadata,
  * registration, token and authorization endpoints) — C-43…C-47. Per hop: scheme and host checked
  * ({@link assertFetchableUrl}), the name resolved through `lookup` and every address checked

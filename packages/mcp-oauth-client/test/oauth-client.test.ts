@@ -207,13 +207,13 @@ describe('oauth-client', () => {
       expect([await storedThrough(AS), await storedThrough('https://as2.example.com')]).toEqual([undefined, undefined]);
     });
 
-    it('tokens whose filing is unknown (saved by an earlier version) are found by discovery: offline, signOut fails and says so', async () => {
+    it('tokens whose filing is unknown (saved by an earlier version) are found by discovery: offline, signOut fails with fetch_failed', async () => {
       const { state, options, store, storedThrough } = setUp();
       await createOAuthClient(options).handleChallenge(`${MCP}/mcp`, undefined, undefined);
       // What an earlier version left: the tokens without the record of where they were filed.
       await store.delete(`filed ${JSON.stringify(['default', `${MCP}/mcp`])}`);
       state.offline = true;
-      await expect(createOAuthClient(options).signOut(`${MCP}/mcp`)).rejects.toThrow('fetch failed');
+      await expect(createOAuthClient(options).signOut(`${MCP}/mcp`)).rejects.toMatchObject({ name: 'McpOAuthError', code: 'fetch_failed', cause: { message: 'fetch failed' } });
       expect(state.attemptsOffline).toBeGreaterThan(0);
       expect(await storedThrough(AS)).toBe('at-old-as');
       state.offline = false;

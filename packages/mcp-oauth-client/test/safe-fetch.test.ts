@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { McpOAuthError } from '../src/errors.js';
-import { createSafeFetch, failedBeforeSending, isBlockedAddress, type HostLookup, type TransportRequest } from '../src/safe-fetch.js';
+import { createSafeFetch, failedBeforeSending, isBlockedAddress, withTypedFailures, type HostLookup, type TransportRequest } from '../src/safe-fetch.js';
 
 /** A transport that records what it was asked to send and never connects anywhere. */
 function recordingTransport(respond: (req: TransportRequest) => Response = () => Response.json({ ok: true })) {
@@ -251,5 +251,20 @@ describe('failedBeforeSending: whether a failed request can have reached the pee
     const redirectTo = (host: string): HostLookup => async (name) => [{ address: name === host ? '169.254.169.254' : '93.184.216.34', family: 4 }];
     expect(await unsent(createSafeFetch({ lookup: redirectTo('metadata.example'), transport }))).toBe(false);
     expect(attempts).toHaveLength(1);
+  });
+});
+
+describe('withTypedFailures: a caller\'s own oauthFetch fails as the safe fetch does', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+  it('a failure becomes fetch_failed naming the URL without its query, the original as cause, still "never sent"', async () => {
+    const typed = withTypedFailures(async () => Promise.reject(new TypeError('fetch failed', { cause: refused })));
+    const error = await refusal(typed('https://as.example.com/token?x=secret'));
+    expect(error).toMatchObject({ name: 'McpOAuthError', code: 'fetch_failed', message: 'Request to https://as.example.com/token failed', cause: { message: 'fetch failed' } });
+    expect(failedBeforeSending(error)).toBe(true);
+  });
+  it('its own typed refusals and its answers pass through unchanged', async () => {
+    const own = new McpOAuthError('ssrf_blocked', 'refused by the caller');
+    expect(await refusal(withTypedFailures(async () => Promise.reject(own))('https://as.example.com/'))).toBe(own);
+    expect((await withTypedFailures(async () => new Response(null, { status: 418 }))('https://as.example.com/')).status).toBe(418);
   });
 });
