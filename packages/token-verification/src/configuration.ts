@@ -71,10 +71,11 @@ export function endpointUrl(value: unknown, option: string, allowInsecureHttp: b
 
 export function positiveNumber(value: unknown, option: string, fallback: number, { allowZero = false, integer = false } = {}): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value))) {
+  // Finite: an infinite clockTolerance would let expired tokens through, an infinite cache age keep a removed key.
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value))) {
     throw new ConfigurationError(
       'ERR_INVALID_OPTION',
-      `"${option}" must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${String(value)}`,
+      `"${option}" must be a finite ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${String(value)}`,
     );
   }
   return value;

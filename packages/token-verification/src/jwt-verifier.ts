@@ -25,6 +25,7 @@ import { ExpiringLru, tokenHash } from './lru-cache.js';
 import { remoteKeySet, type KeyResolver, type KeySet } from './remote-key-set.js';
 import { abortable, SingleFlight } from './single-flight.js';
 import { scopeReader, type ScopeClaims } from './scopes.js';
+import { hasPrivateMembers, verificationKeys } from './verification-keys.js';
 
 /** Asymmetric JWS algorithms accepted by default (RFC 7518 §3, RFC 8037). */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
@@ -189,8 +190,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   if (options.secret !== undefined) {
     key = secretBytes(options.secret);
   } else if (options.jwks !== undefined) {
+    // A private key given to a verifier is a secret in the wrong place: said at once, not a 401 per token.
+    if (Array.isArray(options.jwks?.keys) && options.jwks.keys.some(hasPrivateMembers)) {
+      throw new ConfigurationError('ERR_INVALID_OPTION', '"jwks" holds a private key: give the verifier the public keys only');
+    }
     try {
-      key = createLocalJWKSet(options.jwks);
+      key = createLocalJWKSet(verificationKeys(options.jwks));
     } catch (cause) {
       throw new ConfigurationError('ERR_INVALID_OPTION', `"jwks" must be a JSON Web Key Set ({ keys: [...] }): ${(cause as Error).message}`);
     }
@@ -233,35 +238,41 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
    * Signature and claims: the node:crypto fast path when it is sure, else jose. `deferred` is the
    * fast path's answer when it already checked this token synchronously and only jose's verdict is missing.
    */
-  const verifyToken = async (token: string, deferred?: FastDeferred): Promise<{ payload: JWTPayload; fingerprint: string | undefined }> => {
+  const verifyToken = async (token: string, deferred?: FastDeferred): Promise<{ payload: JWTPayload; typ: unknown; fingerprint: string | undefined }> => {
     try {
       const options = currentDate ? { ...verifyOptions, currentDate: currentDate() } : verifyOptions;
-      if (typeof key !== 'function') return { payload: (await jwtVerify(token, key, options)).payload, fingerprint: undefined };
+      if (typeof key !== 'function') {
+        const { payload, protectedHeader } = await jwtVerify(token, key, options);
+        return { payload, typ: protectedHeader.typ, fingerprint: undefined };
+      }
       const fastResult = deferred ?? (await fast!.verify(token));
       if (fastResult.verified) {
-        return { payload: fastResult.payload, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
+        return { payload: fastResult.payload, typ: fastResult.header.typ, fingerprint: keyStillKnown && keyFingerprint(fastResult.header.kid, fastResult.key) };
       }
       if (fastResult.signed) assertClaims(fastResult.signed, options);
       const headerKey = fastResult.key;
       if (headerKey !== undefined) {
         // The key the resolver gave for this very header: what jose would get from it again.
         const { payload, protectedHeader } = await jwtVerify(token, headerKey, options);
-        return { payload, fingerprint: keyStillKnown && keyFingerprint(protectedHeader.kid, headerKey) };
+        return { payload, typ: protectedHeader.typ, fingerprint: keyStillKnown && keyFingerprint(protectedHeader.kid, headerKey) };
       }
       const result = await jwtVerify(token, key, options);
-      return { payload: result.payload, fingerprint: keyStillKnown && keyFingerprint(result.protectedHeader.kid, result.key) };
+      return { payload: result.payload, typ: result.protectedHeader.typ, fingerprint: keyStillKnown && keyFingerprint(result.protectedHeader.kid, result.key) };
     } catch (error) {
       throw joseFailure(error);
     }
   };
 
   const verifyFresh = async (token: string, deferred?: FastDeferred): Promise<CachedVerification> => {
-    const { payload, fingerprint } = await verifyToken(token, deferred);
-    return afterSignature(payload, fingerprint);
+    const { payload, typ, fingerprint } = await verifyToken(token, deferred);
+    return afterSignature(payload, typ, fingerprint);
   };
 
   /** The checks of ours beyond jose's, and the result as cached. */
-  const afterSignature = (payload: JWTPayload, fingerprint: string | undefined): CachedVerification => {
+  const afterSignature = (payload: JWTPayload, typ: unknown, fingerprint: string | undefined): CachedVerification => {
+    // Without requireRfc9068 a token need not say what it is, but one that says it is another kind
+    // of JWT (RFC 8725 §3.11: a logout token, a signed introspection response…) is not an access token.
+    if (typeof typ === 'string' && namesAnotherJwtType(typ)) throw new InvalidTokenError('The token is typed as another kind of JWT ("typ"), not an access token');
     // jose only checks that the time claims are numbers; `1e400` in the JSON parses to Infinity, an
     // `exp` that never expires. RFC 7519 §2 NumericDate is finite: anything else is malformed.
     for (const claim of ['exp', 'nbf', 'iat'] as const) {
@@ -287,7 +298,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   const verifyNow = (token: string): CachedVerification | FastDeferred | undefined => {
     const known = fast?.verifyKnown(token);
     if (known === undefined || !known.verified) return known;
-    return afterSignature(known.payload, keyStillKnown && keyFingerprint(known.header.kid, known.key));
+    return afterSignature(known.payload, known.header.typ, keyStillKnown && keyFingerprint(known.header.kid, known.key));
   };
 
   /**
@@ -375,8 +386,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     }
     missed = undefined;
     const { tag, hash, hit } = unsettled;
-    // A hit whose key set was due for a re-read: it stands if its key is still there, as jose waits too.
-    if (hit !== undefined && (await unsettled.known)) return withTokenFromOwnResult(hit.info, token);
+    // A hit whose key set was due for a re-read: it stands if its key is still there, as jose waits
+    // too, and if it is still in the cache after the wait, which may have outlasted the token's `exp`.
+    if (hit !== undefined && (await unsettled.known) && cache!.get(hash!, now()) === hit) return withTokenFromOwnResult(hit.info, token);
     if (cache === undefined) return withTokenFromOwnResult((await abortable(verifyMiss(token), context?.signal)).info, token);
     const verified = await abortable(
       // Shared by concurrent callers: one caller's abort must not fail the others, so no signal inside.
@@ -508,6 +520,15 @@ function discoveredKeySet(
 function assertClaims(signed: NonNullable<FastDeferred['signed']>, options: JWTVerifyOptions): void {
   const header = signed.header.typ === undefined ? { alg: 'none' } : { alg: 'none', typ: signed.header.typ };
   UnsecuredJWT.decode(`${Buffer.from(JSON.stringify(header)).toString('base64url')}.${signed.encodedPayload}.`, options);
+}
+
+/**
+ * Whether a `typ` names a JWT kind other than an access token: a structured `…+jwt` type (RFC 8725
+ * §3.11) that is not `at+jwt` (RFC 9068 §2.1) or a vendor's `…-at+jwt`. `JWT` and other values name no kind.
+ */
+function namesAnotherJwtType(typ: string): boolean {
+  const type = typ.toLowerCase();
+  return type.endsWith('+jwt') && !/(?:^|[/.-])at\+jwt$/.test(type);
 }
 
 /** Maps what `jose` rejects with to our errors: upstream trouble stays 503, the rest is 401. */

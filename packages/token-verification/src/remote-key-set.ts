@@ -16,10 +16,10 @@ import {
   type JWSHeaderParameters,
   type JWKSCacheInput,
 } from 'jose';
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { unavailableStatus } from './bounded-fetch.js';
 import { VerifierUnavailableError } from './errors.js';
 import { jwkFingerprints } from './key-fingerprint.js';
+import { verificationKeys } from './verification-keys.js';
 
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
@@ -66,8 +66,8 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
         throw new VerifierUnavailableError('The JWKS endpoint answered with invalid JSON', { cause });
       }
       if (!isJwkSet(json)) throw new VerifierUnavailableError('The JWKS endpoint answered with something that is not a JWK Set');
-      const usable = json.keys.filter(isUsableKey);
-      const body = usable.length === json.keys.length ? text : JSON.stringify({ ...json, keys: usable });
+      const usable = verificationKeys(json);
+      const body = usable === json ? text : JSON.stringify(usable);
       return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
     },
   });
@@ -128,24 +128,6 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
   };
   const version = (): unknown => (remote.fresh ? (cache as { jwks?: unknown }).jwks : undefined);
   return { resolve, has, version };
-}
-
-/**
- * Whether jose could verify with this member of the JWKS. One it would only reject at verification
- * time, with a TypeError (a 500 for the request) — a public key node:crypto cannot read, an RSA key
- * under 2048 bits (RFC 8725 §3.5, jose's own floor) — is left out of the set as read, so a token
- * signed with it finds no key: 401 `invalid_token`.
- */
-function isUsableKey(jwk: JSONWebKeySet['keys'][number]): boolean {
-  if (jwk.kty === 'oct') return true; // not a public key; jose refuses it for asymmetric algorithms
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
-  } catch {
-    return false;
-  }
-  const bits = key.asymmetricKeyDetails?.modulusLength;
-  return bits === undefined || bits >= 2048;
 }
 
 function isJwkSet(value: unknown): value is JSONWebKeySet {

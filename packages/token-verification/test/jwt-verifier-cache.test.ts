@@ -226,3 +226,31 @@ describe('createJwtVerifier: the verified-token cache', () => {
     }
   });
 });
+
+describe('createJwtVerifier cache: a hit that waits for its key set', () => {
+  it('S-14 RFC 7519 §4.1.4: a cached token that expires while its key set is re-read is refused, not answered from the cache', async () => {
+    const key = await createTestKey('ES256');
+    let clock = Date.now();
+    const exp = Math.floor(clock / 1000) + 60;
+    let expireDuringFetch = false;
+    const fetch = (async () => {
+      if (expireDuringFetch) clock = (exp + 30) * 1000; // the JWKS answers 30 s after the token expired
+      return Response.json({ keys: [key.publicJwk] });
+    }) as unknown as typeof globalThis.fetch;
+    const verify = createJwtVerifier({
+      issuer: 'https://as.portcullis.test',
+      audience: 'https://mcp.portcullis.test/mcp',
+      jwksUri: 'https://as.portcullis.test/jwks',
+      fetch,
+      cacheMaxAge: 0, // the key set is due for a re-read at every hit
+      cooldown: 0,
+      clockTolerance: 0,
+      currentDate: () => new Date(clock),
+    });
+    const token = await mintAccessToken(key, { iss: 'https://as.portcullis.test', aud: 'https://mcp.portcullis.test/mcp', sub: 'u', exp });
+    await verify(token);
+    await verify(token); // filed on the second verification
+    expireDuringFetch = true;
+    await rejection(verify(token), InvalidTokenError);
+  });
+});

@@ -451,3 +451,26 @@ describe('createJwtVerifier: configuration errors at construction', () => {
     expect(() => createJwtVerifier({ ...ok, jwksUri: 'http://as.portcullis.test/jwks', allowInsecureHttp: true })).not.toThrow();
   });
 });
+
+describe('createJwtVerifier: infinite options and explicitly typed JWTs', () => {
+  it.each(['clockTolerance', 'cooldown', 'cacheMaxAge', 'timeout'])('S-14 %s: Infinity is a ConfigurationError at construction', (option) => {
+    expect(() => createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: 'https://as.portcullis.test/jwks', [option]: Infinity })).toThrow(ConfigurationError);
+  });
+
+  it.each(['logout+jwt', 'application/secevent+jwt', 'token-introspection+jwt', 'application/what+jwt'])(
+    'RFC 8725 §3.11 RFC 9068 §4: a JWT typed %s is not an access token, even without requireRfc9068 (401)',
+    async (typ) => {
+      const key = await createTestKey('ES256');
+      const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] } });
+      const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' }, { header: { typ } });
+      await rejection(verify(token), InvalidTokenError);
+    },
+  );
+
+  it.each(['at+jwt', 'application/AT+JWT', 'JWT', 'application/okta-internal-at+jwt'])('RFC 9068 §2.1: a JWT typed %s passes without requireRfc9068', async (typ) => {
+    const key = await createTestKey('ES256');
+    const verify = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [key.publicJwk] } });
+    const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' }, { header: { typ } });
+    await expect(verify(token)).resolves.toMatchObject({ subject: 'u' });
+  });
+});
