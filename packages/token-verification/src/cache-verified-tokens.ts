@@ -55,7 +55,12 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
         // The inner call is shared: one caller's abort must not fail the others, so it gets no signal.
         const { token: _token, ...fresh } = await verifier(token);
         // Shared by every later hit: a copy of what the inner verifier returned, made immutable.
-        const result = freezeAuthInfo({ ...fresh, scopes: [...fresh.scopes], claims: structuredClone(fresh.claims) });
+        const result = freezeAuthInfo({
+          ...fresh,
+          scopes: [...fresh.scopes],
+          claims: structuredClone(fresh.claims),
+          ...(fresh.extra !== undefined && { extra: copyIfPossible(fresh.extra) }),
+        });
         cache.setUntil(key, result, result.expiresAt, now(), maxTtl);
         return result;
       }),
@@ -71,4 +76,13 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
       return fromCache(token, tokenHash(token));
     },
   });
+}
+
+/** A copy of the application's `extra`; one holding what cannot be copied (functions) is frozen as it is. */
+function copyIfPossible<T>(value: T): T {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
+  }
 }

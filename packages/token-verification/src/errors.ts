@@ -17,8 +17,12 @@ export abstract class TokenVerificationError extends Error {
   abstract readonly status: 400 | 401 | 403 | 503;
   /** RFC 6750 error code; absent when the request had no credentials (RFC 6750 §3.1). */
   abstract readonly code: BearerErrorCode | undefined;
-  /** Express/http-errors compatibility: the message is safe to show (never contains the token). */
-  readonly expose = true;
+  /**
+   * http-errors convention (Express, Koa): whether the message may be shown to the client. True for
+   * the client's own errors (the message never contains the token); false for the 503, whose
+   * message names upstream endpoints and what they answered, for operators only.
+   */
+  readonly expose: boolean = true;
 
   constructor(message: string, options?: TokenVerificationErrorOptions) {
     // A refused request is the client's doing, not a code path to debug, and refusals come by the
@@ -79,6 +83,7 @@ export class VerifierUnavailableError extends TokenVerificationError {
   readonly code = undefined;
   /** Seconds a client should wait before retrying (`Retry-After`). */
   readonly retryAfter: number;
+  override readonly expose = false;
   constructor(message: string, options?: TokenVerificationErrorOptions & { readonly retryAfter?: number }) {
     super(message, options);
     this.retryAfter = options?.retryAfter ?? 5;

@@ -93,7 +93,7 @@ type CachedInfo = Omit<AuthInfo, 'token'>;
  * Creates a verifier that asks the authorization server about each token (RFC 7662) — for opaque
  * tokens, or when revocation must take effect quickly.
  *
- * Checks: `active` is `true` (else 401); `token_type`, when present, is `Bearer`; `exp`/`nbf` with
+ * Checks: `active` is `true` (else 401); `token_type`, when present, is `Bearer` (or `DPoP` with `cnf`, under `acceptSenderConstrained`); `exp`/`nbf` with
  * `clockTolerance`; `aud` contains a configured audience (S-11); `iss` equals `issuer` when one is
  * configured. Results are cached until the earlier of `exp` and `cache.maxTtl`, keyed by a hash of
  * the token; concurrent verifications of one token share one request (single-flight).
@@ -277,7 +277,10 @@ export function checkResponse(
 ): CachedInfo {
   if (claims['active'] !== true) throw new InvalidTokenError('The access token is not active');
   const tokenType = claims['token_type'];
-  if (tokenType !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')) {
+  // A DPoP-bound token is introspected as `token_type: DPoP` (RFC 9449 §6.2): one only where key-bound
+  // tokens are accepted, and then only with the `cnf` that binds it.
+  const dpopBound = context.acceptSenderConstrained === true && typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop' && isObject(claims['cnf']);
+  if (tokenType !== undefined && !dpopBound && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')) {
     throw new InvalidTokenError('The token is not a bearer access token');
   }
   const { exp, nbf } = claims;
@@ -294,4 +297,8 @@ export function checkResponse(
   }
   assertNotSenderConstrained(claims, context.acceptSenderConstrained === true);
   return freezeAuthInfo(verifiedInfo(claims, resource, context.readScopes));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

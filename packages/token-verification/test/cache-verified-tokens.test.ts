@@ -90,3 +90,21 @@ describe('cacheVerifiedTokens', () => {
     expect(() => cacheVerifiedTokens(counted(), { maxTtl: -1 })).toThrow(/maxTtl/);
   });
 });
+
+describe('cacheVerifiedTokens: what a handler can change', () => {
+  it('S-22 a handler editing AuthInfo.extra changes neither the next hit of the same token nor the cache', async () => {
+    const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: ['read'], claims: {}, extra: { roles: ['user'] } });
+    const verify = cacheVerifiedTokens(inner);
+    const first = await verify('opaque-token');
+    expect(() => (first.extra!['roles'] as string[]).push('admin')).toThrow(/not extensible/);
+    expect((await verify('opaque-token')).extra).toEqual({ roles: ['user'] });
+  });
+
+  it('an extra that cannot be copied (a function in it) is kept, frozen', async () => {
+    const greet = () => 'hi';
+    const verify = cacheVerifiedTokens(async (token) => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { greet } }));
+    const info = await verify('opaque-token');
+    expect(info.extra?.['greet']).toBe(greet);
+    expect(Object.isFrozen(info.extra)).toBe(true);
+  });
+});

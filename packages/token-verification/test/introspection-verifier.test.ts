@@ -312,3 +312,38 @@ describe('createIntrospectionVerifier: configuration errors', () => {
     expect(() => createIntrospectionVerifier(options as never)).toThrow(message);
   });
 });
+
+describe('createIntrospectionVerifier: DPoP-bound tokens and what a 503 may show', () => {
+  const jsonAnswer = (status: number, body: unknown) => (async () => Response.json(body, { status })) as unknown as typeof fetch;
+  const dpopBound = () => ({ active: true, token_type: 'DPoP', cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' }, aud: JWT_RESOURCE, iss: 'https://as.portcullis.test', sub: 'u', exp: Math.floor(Date.now() / 1000) + 60 });
+  const verifierWith = (fetch: typeof globalThis.fetch, acceptSenderConstrained: boolean) =>
+    createIntrospectionVerifier({
+      endpoint: 'https://as.portcullis.test/introspect',
+      issuer: 'https://as.portcullis.test',
+      audience: JWT_RESOURCE,
+      client: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 'secret' },
+      acceptSenderConstrained,
+      fetch,
+      cache: false,
+    });
+
+  it('RFC 9449 §6.2: with acceptSenderConstrained, an active token introspected as token_type DPoP with cnf is accepted', async () => {
+    await expect(verifierWith(jsonAnswer(200, dpopBound()), true)('opaque-dpop-bound')).resolves.toMatchObject({ subject: 'u', claims: { cnf: { jkt: expect.any(String) } } });
+  });
+
+  it('S-11 RFC 9449 §6.2: without it, or without cnf, token_type DPoP is refused (401)', async () => {
+    await rejection(verifierWith(jsonAnswer(200, dpopBound()), false)('opaque-dpop-bound'), InvalidTokenError);
+    const { cnf: _cnf, ...unbound } = dpopBound();
+    await rejection(verifierWith(jsonAnswer(200, unbound), true)('opaque-dpop-bound'), InvalidTokenError);
+  });
+
+  it('a VerifierUnavailableError (operator detail in its message) is not marked expose: true; a 401 is', async () => {
+    const unavailable = await rejection(
+      verifierWith(jsonAnswer(401, { error: 'invalid_client', error_description: 'client secret for rs@internal-host.corp expired' }), false)('opaque'),
+      VerifierUnavailableError,
+    );
+    expect(unavailable.message).toMatch(/invalid_client/);
+    expect(unavailable.expose).toBe(false);
+    expect(new InvalidTokenError('x').expose).toBe(true);
+  });
+});
