@@ -144,7 +144,10 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     // whose audience cannot be seen at all is refused rather than taken on trust.
     if (auth.resource === undefined) return audienceClaimNames(auth.claims?.['aud'], audience);
     if (auth.resource === matchedUrl) return true;
-    const href = auth.resource.href;
+    const href: unknown = auth.resource.href;
+    // A custom verifier's `resource` that is not a URL (a string, say) names nothing checkable: the
+    // `aud` decides, as when it is absent.
+    if (typeof href !== 'string') return audienceClaimNames(auth.claims?.['aud'], audience);
     if (href !== matchedResource) {
       // A verifier shared by several resources names the first of its audiences the token holds;
       // a token issued for several of them (`aud` an array) is this mount's too if `aud` names it.
@@ -214,7 +217,15 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
     const malformed = token68Error(token);
     if (malformed) return fail(malformed, res, next, settings);
     verifier(token).then(
-      (auth) => admit(req, res, next, auth, token),
+      (auth) => {
+        // Outside Express's reach here: an error thrown while admitting (a custom verifier's result
+        // without `scopes`, say) must still be answered, not left as an unhandled rejection.
+        try {
+          admit(req, res, next, auth, token);
+        } catch (error) {
+          fail(error, res, next, settings, token);
+        }
+      },
       (error: unknown) => fail(error, res, next, settings, token),
     );
   };

@@ -1,0 +1,87 @@
+// What bearerAuth makes of what a verifier hands it: odd results and odd failures are still answered
+// with the right status, never a hang, an unhandled rejection or a token let through.
+import { describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import { createJwtVerifier, type AuthInfo, type TokenVerifier } from '@portcullis/token-verification';
+import { createTestKey, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
+import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
+import { parseChallenge } from './support.js';
+
+const ISSUER = 'https://as.portcullis.test';
+const RESOURCE = 'https://mcp.portcullis.test/mcp';
+const METADATA = 'https://mcp.portcullis.test/.well-known/oauth-protected-resource/mcp';
+
+function app(options: Partial<BearerAuthOptions> & Pick<BearerAuthOptions, 'verifier'>) {
+  const a = express();
+  a.use('/mcp', bearerAuth({ resourceMetadataUrl: METADATA, audience: RESOURCE, ...options }));
+  a.all('/mcp', (req, res) => {
+    res.json({ resource: (req as unknown as { auth: AuthInfo }).auth.resource?.toString() });
+  });
+  a.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ handledBy: 'app-error-handler', message: err.message });
+  });
+  return a;
+}
+
+describe('bearerAuth and what its verifier returns', () => {
+  // RFC 7517 §4.3 allows "sign" and "verify" together in key_ops, but WebCrypto refuses to import such a
+  // member for verification: that, or a garbled private part, used to reach next(err) as a raw DOMException (500).
+  it('S-14 S-15 RFC 7517 §4.3: a JWKS member with key_ops ["sign","verify"] verifies as the public key it is, not a 500', async () => {
+    const key = await createTestKey('ES256');
+    const jwks = await startJwksServer([{ ...key.publicJwk, key_ops: ['sign', 'verify'] }]);
+    try {
+      const verifier = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url });
+      const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
+      const res = await request(app({ verifier })).post('/mcp').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('S-14 S-15 a JWKS member with an unreadable private part: 401 invalid_token with a challenge, not 500', async () => {
+    const key = await createTestKey('ES256');
+    const jwks = await startJwksServer([{ ...key.publicJwk, d: 'AAAA' }]);
+    try {
+      const verifier = createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwksUri: jwks.url });
+      const token = await mintAccessToken(key, { iss: ISSUER, aud: RESOURCE, sub: 'u' });
+      const res = await request(app({ verifier })).post('/mcp').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(401);
+      expect(parseChallenge(res.headers['www-authenticate']).params['error']).toBe('invalid_token');
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  // An exception thrown after an asynchronous verification (audience, scopes) used to escape the
+  // promise callback: no answer, no next(err), and an unhandled rejection that ends a Node process.
+  it('an error after asynchronous verification (a result without scopes) reaches next(err): 500, not a hang', async () => {
+    const verifier: TokenVerifier = async (token) => ({ token, clientId: 'c', claims: { aud: RESOURCE } }) as unknown as AuthInfo;
+    const outcome = await request(app({ verifier, requiredScopes: ['mcp:tools'] }))
+      .post('/mcp')
+      .set('Authorization', 'Bearer abc')
+      .timeout(3000)
+      .then(
+        (res) => res.status,
+        (error: Error) => error.message,
+      );
+    expect(outcome).toBe(500);
+  });
+
+  // Defence in depth: a custom verifier that sets `resource` to a string (the MCP SDK type is URL)
+  // used to skip the comparison on a fresh mount.
+  it('S-11 a result whose resource is a string naming another resource is refused (401)', async () => {
+    const verifier: TokenVerifier = async (token) =>
+      ({ token, clientId: 'c', scopes: [], claims: { aud: 'https://other.portcullis.test/mcp' }, resource: 'https://other.portcullis.test/mcp' }) as unknown as AuthInfo;
+    const res = await request(app({ verifier })).post('/mcp').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(401);
+  });
+
+  it('S-11 a result whose resource is a string, with an aud naming this resource, is admitted by its aud', async () => {
+    const verifier: TokenVerifier = async (token) =>
+      ({ token, clientId: 'c', scopes: [], claims: { aud: RESOURCE }, resource: 'https://other.portcullis.test/mcp' }) as unknown as AuthInfo;
+    const res = await request(app({ verifier })).post('/mcp').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(200);
+  });
+});
