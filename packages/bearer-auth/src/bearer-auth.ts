@@ -31,7 +31,7 @@ import {
 } from './mcp-operations.js';
 import { readJsonBody } from './read-body.js';
 import { challengeSettings, sendBearerError, sendJsonRpcError, type ChallengeSettings } from './respond.js';
-import { uncoveredScopes, type ScopeHierarchy } from './scope-check.js';
+import { scopeRefusal, type ScopeHierarchy } from './scope-check.js';
 
 /** Options of {@link bearerAuth}. */
 export interface BearerAuthOptions {
@@ -169,7 +169,8 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   /** With per-operation scopes: the body is read to find the MCP operations (async). */
   async function withOperationScopes(req: IncomingMessage, auth: AuthInfo, resolve: OperationScopeResolver): Promise<readonly string[]> {
     const required = union(requiredScopes, (await operationsOfRequest(req, maxBodyBytes)).flatMap(resolve));
-    if (uncoveredScopes(auth.scopes, required, hierarchy).length > 0) throw new InsufficientScopeError(required);
+    const refusal = scopeRefusal(auth.scopes, required, hierarchy);
+    if (refusal) throw refusal;
     return required;
   }
 
@@ -184,9 +185,8 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
       return;
     }
     // The mount's scopes need no I/O: decided here, without another promise.
-    if (requiredScopes.length > 0 && uncoveredScopes(auth.scopes, requiredScopes, hierarchy).length > 0) {
-      return fail(new InsufficientScopeError(requiredScopes), res, next, settings, token);
-    }
+    const refusal = requiredScopes.length > 0 ? scopeRefusal(auth.scopes, requiredScopes, hierarchy) : undefined;
+    if (refusal) return fail(refusal, res, next, settings, token);
     grant(req, auth, granted, next);
   };
 
@@ -249,8 +249,9 @@ export function requireScopes(...scopes: string[]): NodeMiddleware {
       return;
     }
     const required = union(state.required, needed);
-    if (!req.auth || uncoveredScopes(req.auth.scopes, required, state.hierarchy).length > 0) {
-      fail(new InsufficientScopeError(required), res, next, state.settings, req.auth?.token);
+    const refusal = req.auth ? scopeRefusal(req.auth.scopes, required, state.hierarchy) : new InsufficientScopeError(required);
+    if (refusal) {
+      fail(refusal, res, next, state.settings, req.auth?.token);
       return;
     }
     if (required !== state.required) grants.set(req, { ...state, required });

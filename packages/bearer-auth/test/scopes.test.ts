@@ -329,3 +329,30 @@ describe('scopes for the whole mount and per route', () => {
     expect((await request(app).post('/mcp').set('Authorization', `Bearer ${admin}`).send(call('anything'))).status).toBe(200);
   });
 });
+
+describe('what a 403 says', () => {
+  it.each([
+    ['the mount', { requiredScopes: ['mcp:tools', 'mcp:admin'] }],
+    ['the operation', { requiredScopes: ['mcp:tools'], operationScopes: { 'tools/call': { delete_repo: ['mcp:admin'] } } }],
+  ])('S-18 S-19 a scope missing for %s: the challenge lists every needed scope, the description only the missing one', async (_name, options) => {
+    const a = express();
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, ...options }));
+    a.post('/mcp', (_req, res) => res.json({ ok: true }));
+    const res = await request(a).post('/mcp').set('Authorization', `Bearer ${tools}`).send(call('delete_repo'));
+    expect(res.status).toBe(403);
+    const challenge = parseChallenge(res.headers['www-authenticate']);
+    expect(challenge.params['scope']).toBe('mcp:tools mcp:admin');
+    expect(challenge.params['error_description']).toBe('The access token lacks required scopes: mcp:admin');
+    expect(res.body.error_description).toBe('The access token lacks required scopes: mcp:admin');
+  });
+
+  it('S-18 requireScopes(): the description names only what the token lacks', async () => {
+    const a = express();
+    a.use('/mcp', bearerAuth({ verifier: fx.verifier, resource: fx.resource, requiredScopes: ['mcp:tools'] }));
+    a.post('/mcp', requireScopes('files:read', 'mcp:admin'), (_req, res) => res.json({ ok: true }));
+    const res = await request(a).post('/mcp').set('Authorization', `Bearer ${toolsAndRead}`).send(call('x'));
+    expect(res.status).toBe(403);
+    expect(parseChallenge(res.headers['www-authenticate']).params['scope']).toBe('mcp:tools files:read mcp:admin');
+    expect(res.body.error_description).toBe('The access token lacks required scopes: mcp:admin');
+  });
+});
