@@ -6,6 +6,7 @@ import {
   InvalidTokenError,
   TokenVerificationError,
   type AuthInfo,
+  type VerifierUnavailableError,
   type TokenVerifier,
 } from '@portcullis/token-verification';
 import {
@@ -68,6 +69,13 @@ export interface BearerAuthOptions {
   readonly maxAuthorizationLength?: number;
   /** Largest JSON body read to find the MCP operation, in bytes. Default 4 MiB (the MCP SDK's limit). */
   readonly maxBodyBytes?: number;
+  /**
+   * Called before each 503 with the verifier's `VerifierUnavailableError`, whose message and `cause`
+   * say what failed (the JWKS or introspection endpoint, discovery, an issuer mismatch); the client
+   * is told only to retry. Default: `console.error`, once a minute per distinct reason. Pass your
+   * logger's function, or `() => {}` to stay silent.
+   */
+  readonly onUnavailable?: (error: VerifierUnavailableError, req: IncomingMessage | undefined) => void;
 }
 
 /** What {@link requireScopes} needs to know of the mount that let a request in. */
@@ -130,7 +138,10 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   const maxAuthorizationLength = positiveInteger(options.maxAuthorizationLength, 8192, 'maxAuthorizationLength');
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, 4 * 1024 * 1024, 'maxBodyBytes');
 
-  const settings = challengeSettings(resourceMetadata, options.realm, challengeScopes);
+  if (options.onUnavailable !== undefined && typeof options.onUnavailable !== 'function') {
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'onUnavailable must be a function (error, req) => void');
+  }
+  const settings = challengeSettings(resourceMetadata, options.realm, challengeScopes, options.onUnavailable);
 
   // Most tokens name the same resource: remember the last `resource` that matched the audience
   // rather than parse two URLs per request.

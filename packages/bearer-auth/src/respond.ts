@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TokenVerificationError, VerifierUnavailableError, InsufficientScopeError } from '@portcullis/token-verification';
 import { formatBearerChallenge } from './challenge.js';
 import type { JsonRpcHttpError } from './mcp-operations.js';
@@ -13,15 +13,45 @@ export interface ChallengeSettings {
   readonly bareChallenge: string;
   /** 400/401 challenges by error code and description: a few fixed texts, formatted once each. */
   readonly challenges: Map<string, string>;
+  /** Told of every 503 before it is sent: the detail the client does not get (see `onUnavailable`). */
+  readonly onUnavailable: (error: VerifierUnavailableError, req: IncomingMessage | undefined) => void;
 }
 
 /** Distinct error texts remembered per mount; beyond that they are formatted each time. */
 const MAX_REMEMBERED_CHALLENGES = 64;
 
 /** The fixed parts of a mount's answers, from {@link formatBearerChallenge} at construction. */
-export function challengeSettings(resourceMetadata: string, realm: string | undefined, challengeScopes: readonly string[]): ChallengeSettings {
+export function challengeSettings(
+  resourceMetadata: string,
+  realm: string | undefined,
+  challengeScopes: readonly string[],
+  onUnavailable: ChallengeSettings['onUnavailable'] = logUnavailable(),
+): ChallengeSettings {
   const bareChallenge = formatBearerChallenge({ resourceMetadata, realm, scope: challengeScopes });
-  return Object.freeze({ resourceMetadata, realm, challengeScopes, bareChallenge, challenges: new Map<string, string>() });
+  return Object.freeze({ resourceMetadata, realm, challengeScopes, bareChallenge, challenges: new Map<string, string>(), onUnavailable });
+}
+
+/** Distinct 503 reasons logged by default, each at most once a minute. */
+const LOG_INTERVAL_MS = 60_000;
+const MAX_LOGGED_REASONS = 32;
+
+/**
+ * The default for a 503: `console.error` with the reason and its cause, so that a misconfigured
+ * issuer or an unreachable JWKS does not pass for an outage nobody can explain. Once a minute per
+ * distinct reason, as an AS outage fails every request. The messages name endpoints, never tokens.
+ */
+export function logUnavailable(log: (line: string) => void = (line) => console.error(line)): ChallengeSettings['onUnavailable'] {
+  const lastLogged = new Map<string, number>();
+  return (error) => {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    const line = `bearer-auth answered 503: ${error.message}${cause}`;
+    const now = Date.now();
+    if (now - (lastLogged.get(line) ?? -Infinity) < LOG_INTERVAL_MS) return;
+    lastLogged.delete(line);
+    lastLogged.set(line, now);
+    if (lastLogged.size > MAX_LOGGED_REASONS) lastLogged.delete(lastLogged.keys().next().value!);
+    log(line);
+  };
 }
 
 /** Adds names to `Access-Control-Expose-Headers` without dropping what `cors` put there. */
@@ -53,6 +83,11 @@ export function sendBearerError(res: ServerResponse, error: TokenVerificationErr
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-type', 'application/json');
   if (error instanceof VerifierUnavailableError) {
+    try {
+      settings.onUnavailable(error, res.req);
+    } catch {
+      // A failing logger must not cost the client its answer.
+    }
     res.setHeader('retry-after', String(Math.max(0, Math.ceil(error.retryAfter))));
     exposeHeaders(res, ['Retry-After']);
     // The upstream detail (which endpoint, our own client credentials failing) is for operators, in

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { createJwtVerifier, type AuthInfo, type TokenVerifier } from '@portcullis/token-verification';
+import { createJwtVerifier, VerifierUnavailableError, type AuthInfo, type TokenVerifier } from '@portcullis/token-verification';
 import { createTestKey, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
 import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
 import { parseChallenge } from './support.js';
@@ -83,5 +83,41 @@ describe('bearerAuth and what its verifier returns', () => {
       ({ token, clientId: 'c', scopes: [], claims: { aud: RESOURCE }, resource: 'https://other.portcullis.test/mcp' }) as unknown as AuthInfo;
     const res = await request(app({ verifier })).post('/mcp').set('Authorization', 'Bearer abc');
     expect(res.status).toBe(200);
+  });
+});
+
+describe('bearerAuth and a verifier that cannot verify (503)', () => {
+  const outage: TokenVerifier = async () => {
+    throw new VerifierUnavailableError('The JWKS endpoint cannot be reached', { cause: new Error('connect ECONNREFUSED 10.0.0.7:443') });
+  };
+
+  it('S-24 onUnavailable gets the reason and the request; the client gets only "retry"', async () => {
+    const seen: { message: string; cause: string; url: string | undefined }[] = [];
+    const onUnavailable = (error: VerifierUnavailableError, req: { url?: string | undefined } | undefined) =>
+      void seen.push({ message: error.message, cause: (error.cause as Error).message, url: req?.url });
+    const res = await request(app({ verifier: outage, onUnavailable })).post('/mcp').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(res.body)).not.toContain('JWKS');
+    expect(seen).toEqual([{ message: 'The JWKS endpoint cannot be reached', cause: 'connect ECONNREFUSED 10.0.0.7:443', url: '/' }]);
+  });
+
+  it('S-24 by default the reason goes to console.error, once per distinct reason however many requests fail', async () => {
+    const lines: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void lines.push(args.join(' '));
+    try {
+      const server = app({ verifier: outage });
+      for (let i = 0; i < 3; i++) expect((await request(server).post('/mcp').set('Authorization', 'Bearer abc')).status).toBe(503);
+    } finally {
+      console.error = original;
+    }
+    expect(lines).toEqual(['bearer-auth answered 503: The JWKS endpoint cannot be reached: connect ECONNREFUSED 10.0.0.7:443']);
+  });
+
+  it('a throwing onUnavailable does not cost the client its 503', async () => {
+    const onUnavailable = () => {
+      throw new Error('logger down');
+    };
+    expect((await request(app({ verifier: outage, onUnavailable })).post('/mcp').set('Authorization', 'Bearer abc')).status).toBe(503);
   });
 });
