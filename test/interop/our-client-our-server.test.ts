@@ -5,6 +5,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { optionsFromEnv, startExampleServer, type ExampleServer } from '@portcullis/example-express-mcp-server';
 import { asStoredTokens } from '@portcullis/mcp-oauth-client';
+import { generateKeyPair } from 'jose';
 import { connectOurClient, toolJson } from './support.js';
 
 /** A POST with the Host and Origin (`null`: none) of the caller's choosing: node:http, as fetch will not send a Host header one sets. */
@@ -61,6 +62,22 @@ describe.each([
       expect(toolJson(await mcp.callTool({ name: 'whoami', arguments: {} })).scopes).toEqual(['mcp:tools', 'mcp:admin']);
       if (tokenFormat === 'opaque') expect(dev.requestCount('/token/introspection')).toBeGreaterThan(introspectionsBefore);
       else expect(dev.requestCount('/token/introspection')).toBe(0);
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('X-12 RFC 9449 §7.1 a client holding a DPoP key pair, an AS that advertises DPoP and a Bearer-only server: Bearer tokens, one authorization', async () => {
+    const dev = server.devAuthorizationServer!;
+    const metadata = (await (await fetch(`${dev.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(metadata['dpop_signing_alg_values_supported']).toEqual(expect.arrayContaining(['ES256']));
+    const codeGrantsBefore = dev.grantCount('authorization_code');
+    const { mcp, oauth, store } = await connectOurClient(server.url, { dpopKeyPair: await generateKeyPair('ES256') });
+    try {
+      expect(toolJson(await mcp.callTool({ name: 'whoami', arguments: {} }))).toMatchObject({ subject: 'demo-user' });
+      const stored = asStoredTokens(await store.get((await oauth.context(server.url)).tokensKey))!;
+      expect(stored.tokenType).toBe('Bearer');
+      expect(dev.grantCount('authorization_code') - codeGrantsBefore).toBe(1);
     } finally {
       await mcp.close();
     }

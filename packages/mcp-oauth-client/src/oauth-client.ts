@@ -11,7 +11,7 @@ import {
 } from './authorization.js';
 import type { ClientPrivateKey } from './client-authentication.js';
 import { createDpopProof } from './dpop.js';
-import { canonicalServerUrl, discover, type DiscoveryResult } from './discovery.js';
+import { canonicalServerUrl, discover, type DiscoveryResult, type ProtectedResourceMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RefreshLock } from './refresh-lock.js';
@@ -149,6 +149,17 @@ export interface McpOAuthClient {
   readonly options: Readonly<OAuthClientOptions>;
 }
 
+/** Whether the resource server takes DPoP-bound tokens: in its metadata, or in the challenge at hand. */
+function resourceTakesDpop(metadata: ProtectedResourceMetadata | undefined, challenge: ResourceChallenge | undefined): boolean {
+  const algs = metadata?.['dpop_signing_alg_values_supported'];
+  return (
+    metadata?.['dpop_bound_access_tokens_required'] === true ||
+    (Array.isArray(algs) && algs.length > 0) ||
+    challenge?.scheme === 'dpop' ||
+    challenge?.offered?.includes('dpop') === true
+  );
+}
+
 /** Token store keys remembered per server and account (see `saveTokens`). */
 const MAX_FILED_KEYS = 16;
 
@@ -221,8 +232,10 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       discovery,
       client,
       tokensKey: tokensKey({ account, issuer: discovery.authorizationServer.issuer, clientId: client.clientId, resource: discovery.resource }),
-      // DPoP only where the AS advertises it (RFC 9449 §5.1); Bearer everywhere else.
-      ...(dpop && (discovery.authorizationServer.dpop_signing_alg_values_supported?.length ?? 0) > 0 && { dpop }),
+      // DPoP only where both ends take it: the AS advertises it (RFC 9449 §5.1) and the resource server
+      // says so in its metadata (RFC 9728 §2) or its challenge (RFC 9449 §7.1). A DPoP-bound token is
+      // useless to a Bearer-only server, which would refuse it again and again.
+      ...(dpop && (discovery.authorizationServer.dpop_signing_alg_values_supported?.length ?? 0) > 0 && resourceTakesDpop(discovery.resourceMetadata, challenge) && { dpop }),
     };
   }
 

@@ -229,6 +229,28 @@ describe('DPoP only where advertised', () => {
     expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
     expect(world.requests.some((r) => r.headers.has('dpop'))).toBe(false);
   });
+
+  it.each([
+    ['a Bearer-only challenge and metadata silent on DPoP: Bearer', {}, false],
+    ['metadata with dpop_signing_alg_values_supported (RFC 9728 §2): DPoP', { dpop_signing_alg_values_supported: ['ES256'] }, true],
+    ['metadata with dpop_bound_access_tokens_required: DPoP', { dpop_bound_access_tokens_required: true }, true],
+  ])('X-12 RFC 9449 §7.1 a DPoP-capable AS, and a resource server with %s', async (_name, prmExtra, dpop) => {
+    const keyPair = await generateKeyPair('ES256');
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: prm(AS, prmExtra),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json({ ...asMetadata(AS), dpop_signing_alg_values_supported: ['ES256'] }),
+      [`${AS}/token`]: (r) => (r.headers.has('dpop') ? Response.json({ access_token: 'at-d', token_type: 'DPoP', expires_in: 3600 }) : tokenResponse('at-b')),
+      [`${MCP}/mcp`]: (r) => {
+        const auth = r.headers.get('authorization') ?? '';
+        if (auth === 'Bearer at-b' || (auth === 'DPoP at-d' && r.headers.has('dpop'))) return Response.json({ ok: true });
+        return new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` } });
+      },
+    });
+    const client = createOAuthClient({ oauthFetch: world.fetch, preRegistered: [{ clientId: 'm', clientSecret: 's', issuer: AS }], grant: { type: 'client_credentials' }, dpopKeyPair: keyPair });
+    expect((await withOAuth(world.fetch, client)(`${MCP}/mcp`)).status).toBe(200);
+    expect(world.to(`${AS}/token`)).toHaveLength(1);
+    expect(world.to(`${AS}/token`)[0]!.headers.has('dpop')).toBe(dpop);
+  });
 });
 
 describe('C-18 pre-registered confidential credentials are bound to their issuer (client_credentials)', () => {
