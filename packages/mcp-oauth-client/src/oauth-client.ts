@@ -109,6 +109,7 @@ export interface OAuthClientOptions {
   readonly dpopKeyPair?: oauth.CryptoKeyPair;
   /** Pending authorizations expire after this long, in ms. Default 600 000. */
   readonly pendingTtlMs?: number;
+  /** Where the client reports what it does (`debug`) and what went wrong (`warn`, `error`); never tokens. Default: silent. */
   readonly logger?: Logger;
   /** Clock, for tests. Default `Date.now`. */
   readonly now?: () => number;
@@ -149,6 +150,18 @@ export interface McpOAuthClient {
   readonly options: Readonly<OAuthClientOptions>;
 }
 
+/** A retry budget: a whole number, 0 or more, or `invalid_options` naming the option. */
+function assertCount(value: number | undefined, option: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new McpOAuthError('invalid_options', `${option} must be a whole number, 0 or more`);
+}
+
+/** A time in ms: finite, 0 or more (more than 0 with `positive`), or `invalid_options` naming the option. */
+function assertDuration(value: number | undefined, option: string, { positive = false } = {}): void {
+  if (value !== undefined && !(Number.isFinite(value) && (positive ? value > 0 : value >= 0))) {
+    throw new McpOAuthError('invalid_options', `${option} must be a finite number of milliseconds, ${positive ? 'more than 0' : '0 or more'}`);
+  }
+}
+
 /** Whether the resource server takes DPoP-bound tokens: in its metadata, or in the challenge at hand. */
 function resourceTakesDpop(metadata: ProtectedResourceMetadata | undefined, challenge: ResourceChallenge | undefined): boolean {
   const algs = metadata?.['dpop_signing_alg_values_supported'];
@@ -181,6 +194,10 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
   const now = options.now ?? Date.now;
   const account = options.account ?? 'default';
   const pendingTtlMs = options.pendingTtlMs ?? 600_000;
+  assertCount(options.maxStepUps, 'maxStepUps');
+  assertCount(options.maxUnauthorizedRetries, 'maxUnauthorizedRetries');
+  assertDuration(options.refreshSkewMs, 'refreshSkewMs');
+  assertDuration(options.pendingTtlMs, 'pendingTtlMs', { positive: true });
   if (grant.type === 'authorization_code' && !options.redirectUri) throw new McpOAuthError('invalid_options', 'redirectUri is required for the authorization_code grant');
   if (options.redirectUri) assertRedirectUri(options.redirectUri);
   if (options.clientMetadataUrl) assertClientMetadataUrl(options.clientMetadataUrl);

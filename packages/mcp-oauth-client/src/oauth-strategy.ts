@@ -3,6 +3,7 @@ import { McpOAuthError } from './errors.js';
 import { createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
 import type { PreRegisteredClient } from './registration.js';
 import type { StoredTokens } from './token-store.js';
+import type { ResourceChallenge } from './www-authenticate.js';
 
 /** How long a step-up or a re-authorization that hit its limit is remembered, failing at once meanwhile (C-24, C-52). */
 const STEP_UP_FAILURE_TTL_MS = 5 * 60_000;
@@ -104,7 +105,7 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
         }
         if (state.unauthorized >= maxUnauthorized) {
           remember(refusedKey(serverUrl), state.tokens?.accessToken);
-          return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens`, { status: 401 }) };
+          return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens${serverSaid(challenge)}`, { status: 401 }) };
         }
         const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
         return { action: 'retry', state: { tokens, unauthorized: state.unauthorized + 1 } };
@@ -122,13 +123,29 @@ export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptio
       if (attempts >= maxStepUps || futile) {
         stepUps.delete(counter);
         remember(failureKey);
-        return { action: 'fail', error: new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts`, { status: 403 }) };
+        return { action: 'fail', error: new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts${serverSaid(challenge)}`, { status: 403 }) };
       }
       stepUps.set(counter, attempts + 1);
       const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
       return { action: 'retry', state: { ...state, tokens } };
     },
   };
+}
+
+/** Longest `error_description` quoted from a server. */
+const MAX_QUOTED = 200;
+
+/**
+ * What the server's last challenge said, for the error that gives up: often the actionable part
+ * ("failed the aud check"). The server's own text, so only RFC 6750 §3's printable characters, cut short.
+ */
+function serverSaid(challenge: ResourceChallenge | undefined): string {
+  const printable = (value: string) => value.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_QUOTED);
+  const parts = [
+    ...(challenge?.error !== undefined ? [`error=${printable(challenge.error)}`] : []),
+    ...(challenge?.params['error_description'] !== undefined ? [`"${printable(challenge.params['error_description'])}"`] : []),
+  ];
+  return parts.length === 0 ? '' : `; the server said ${parts.join(' ')}`;
 }
 
 /** Options of {@link clientCredentialsStrategy}: those of {@link createOAuthClient} without `grant`, with the credentials required. */

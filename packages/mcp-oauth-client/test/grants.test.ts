@@ -355,6 +355,20 @@ describe('C-24 C-52 remembered step-up failures', () => {
     expect(prompts()).toBe(4);
   });
 
+  it('C-24 giving up, the error says what the server said last, as printable text cut short', async () => {
+    const description = `The access token failed the aud check \u00e9 ${'x'.repeat(300)}`;
+    const { call } = setUp(() =>
+      new Response(null, {
+        status: 401,
+        headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${description}", resource_metadata="${MCP}/.well-known/oauth-protected-resource/mcp"` },
+      }),
+    );
+    const error = (await call({}).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: 'retry_limit' });
+    expect(error.message).toContain('; the server said error=invalid_token "The access token failed the aud check ? xxx');
+    expect(error.message.length).toBeLessThan(350);
+  });
+
   it('C-24 C-52 the memory belongs to the client: a wrapper made per request prompts no more than a shared one', async () => {
     const { callThroughNewWrapper, prompts } = setUp((r) => (r.headers.get('authorization') ? insufficient('admin') : unauthorized()));
     await expect(callThroughNewWrapper()).rejects.toMatchObject({ code: 'step_up_limit' });

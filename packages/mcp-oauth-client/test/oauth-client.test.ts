@@ -227,3 +227,23 @@ describe('oauth-client', () => {
     await expect(client.completeAuthorization('code=c&state=s')).rejects.toMatchObject({ name: 'McpOAuthError', code: 'invalid_url' });
   });
 });
+
+describe('createOAuthClient: numeric options are checked at construction', () => {
+  it.each([
+    ['maxStepUps', -1],
+    ['maxStepUps', 1.5],
+    ['maxUnauthorizedRetries', Number.POSITIVE_INFINITY],
+    ['refreshSkewMs', Number.NaN],
+    ['refreshSkewMs', -1],
+    ['pendingTtlMs', -5],
+    ['pendingTtlMs', 0],
+  ])('C-24 %s: %p is invalid_options naming the option', (option, value) => {
+    expect(() => createOAuthClient({ redirectUri: 'http://127.0.0.1:8765/callback', [option]: value })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringContaining(option) }),
+    );
+  });
+
+  it('0 retries and 0 skew are allowed', () => {
+    expect(() => createOAuthClient({ redirectUri: 'http://127.0.0.1:8765/callback', maxStepUps: 0, maxUnauthorizedRetries: 0, refreshSkewMs: 0 })).not.toThrow();
+  });
+});
