@@ -16,8 +16,9 @@ function algorithmOf(key: CryptoKey): string {
   const alg = key.algorithm as { name: string; namedCurve?: string; hash?: { name: string } };
   if (alg.name === 'ECDSA') return alg.namedCurve === 'P-384' ? 'ES384' : alg.namedCurve === 'P-521' ? 'ES512' : 'ES256';
   if (alg.name === 'Ed25519' || alg.name === 'EdDSA') return 'EdDSA';
-  if (alg.name === 'RSA-PSS') return 'PS256';
-  return 'RS256';
+  // RSA keys carry their hash (RFC 7518 §3.3, §3.5): a SHA-384 key signs RS384, never RS256.
+  const bits = alg.hash?.name === 'SHA-512' ? '512' : alg.hash?.name === 'SHA-384' ? '384' : '256';
+  return alg.name === 'RSA-PSS' ? `PS${bits}` : `RS${bits}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeJwt, generateKeyPair } from 'jose';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
+import { createDpopProof } from '../src/dpop.js';
 import { createOAuthClient } from '../src/oauth-client.js';
 import { withOAuth } from '../src/with-oauth.js';
 import { readResourceChallenge } from '../src/www-authenticate.js';
@@ -70,5 +71,20 @@ describe('withOAuth with a DPoP-bound token reads the DPoP challenge', () => {
     });
     expect((await authed(`${MCP}/mcp`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"admin"}}' })).status).toBe(200);
     expect(world.to(`${AS}/token`).map((r) => r.form.get('scope'))).toEqual([null, 'read admin']);
+  });
+});
+
+describe('createDpopProof: the algorithm follows the key', () => {
+  it.each([
+    ['RS256', 'RS256'],
+    ['RS384', 'RS384'],
+    ['PS512', 'PS512'],
+    ['ES384', 'ES384'],
+  ])('X-12 RFC 9449 §4.2 a %s key pair signs its proofs as %s, and they verify', async (keyAlg, proofAlg) => {
+    const keyPair = await generateKeyPair(keyAlg, { extractable: true });
+    const proof = await createDpopProof(keyPair, { method: 'POST', url: new URL('https://mcp.example.com/mcp?x=1') });
+    expect(decodeProtectedHeader(proof)).toMatchObject({ typ: 'dpop+jwt', alg: proofAlg });
+    const { payload } = await jwtVerify(proof, keyPair.publicKey, { algorithms: [proofAlg] });
+    expect(payload).toMatchObject({ htm: 'POST', htu: 'https://mcp.example.com/mcp' });
   });
 });
