@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// `pnpm -s example:server`: the example MCP server, configured from the environment (see config.ts).
-import { optionsFromEnv } from './config.js';
-import { startExampleServer } from './server.js';
+// `npm run example:server`: the example MCP server, configured from the environment (see config.ts).
+// oidc-provider (behind the development authorization server) warns at import that it prefers
+// Node 22; this project supports Node 20, so that one warning is left out while it loads.
+const warn = console.warn;
+console.warn = (...args: unknown[]) => {
+  if (typeof args[0] !== 'string' || !args[0].includes('oidc-provider WARNING: Unsupported runtime')) warn(...args);
+};
+const { optionsFromEnv } = await import('./config.js');
+const { startExampleServer } = await import('./server.js');
+console.warn = warn;
 
 const server = await startExampleServer(optionsFromEnv(process.env)).catch((error: unknown) => {
   console.error(`Could not start: ${error instanceof Error ? error.message : String(error)}`);
@@ -9,6 +16,9 @@ const server = await startExampleServer(optionsFromEnv(process.env)).catch((erro
 });
 
 console.log(`MCP server:                   ${server.url}`);
+// Tokens are issued for the resource identifier (RFC 8707): a client that reaches the server by another
+// name finds metadata for a resource it did not ask for, and stops (resource_mismatch).
+if (server.resource !== server.url) console.log(`Resource identifier:          ${server.resource} (clients must reach the server by this name)`);
 console.log(`Protected resource metadata:  ${server.metadataUrl}`);
 console.log(
   `Authorization server:         ${server.issuer}${server.devAuthorizationServer ? ' (development server, in this process; not for production)' : ''}`,
@@ -35,5 +45,5 @@ function stop(): void {
 }
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-// Started by a parent with an IPC channel (as `pnpm demo` does): stop when the parent goes away, even if it was killed.
+// Started by a parent with an IPC channel (as `npm run demo` does): stop when the parent goes away, even if it was killed.
 if (process.send) process.on('disconnect', stop);

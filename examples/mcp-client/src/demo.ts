@@ -18,7 +18,7 @@ function textOf(result: ToolResult): string {
 }
 
 /**
- * The headless walk-through behind `pnpm demo`, against a running example server whose development
+ * The headless walk-through behind `npm run demo`, against a running example server whose development
  * authorization server auto-approves: 401 → discovery → registration → authorization → token →
  * `whoami` → `upstream_whoami` (the server calls a second API with an exchanged token) →
  * `admin_report` → 403 `insufficient_scope` → step-up → success → refresh. Prints a transcript;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm -s example:client <mcp-url> [tool] [json-arguments]`: see cli.ts.
+// `npm run example:client -- <mcp-url> [tool] [json-arguments]`: see cli.ts.
 import { runCli } from './cli.js';
 
 process.exitCode = await runCli(process.argv.slice(2));

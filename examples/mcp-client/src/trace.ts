@@ -97,10 +97,14 @@ export function traceFetch(fetch: FetchLike, print: Print, nameOf: (url: URL) =>
     const bearer = authorization?.startsWith('Bearer ') ? ` [Bearer ${fingerprint(authorization.slice(7))}]` : '';
     const what = describeRequest(url, init);
     const response = await fetch(input, init);
-    // Interaction ids are noise here; the dev AS in auto mode signs in and consents on these hops.
-    const path = url.pathname.replace(/^\/(interaction|auth)\/[^/]+$/, '/$1/…') + (url.pathname.startsWith('/interaction/') ? ' (auto-approved sign-in / consent)' : '');
-    print(`  client → ${nameOf(url)}: ${init.method ?? 'GET'} ${path}${what ? ` ${what}` : ''}${bearer}`);
-    const notes = await describeResponse(url, response);
+    // Interaction ids are noise here; the dev AS in auto mode signs in on the first of these hops of
+    // an authorization and consents on the second.
+    const path = url.pathname.replace(/^\/(interaction|auth)\/[^/]+$/, '/$1/…') + (url.pathname.startsWith('/interaction/') ? ' (the development AS signs in, then consents: auto-approved)' : '');
+    const method = init.method ?? 'GET';
+    print(`  client → ${nameOf(url)}: ${method} ${path}${what ? ` ${what}` : ''}${bearer}`);
+    let notes = await describeResponse(url, response);
+    // The MCP SDK asks for a standalone server-sent event stream; this server offers none.
+    if (method === 'GET' && response.status === 405) notes = `${notes ? `${notes} ` : ''}(no event stream on GET: the SDK goes on without one)`;
     print(`    ← ${response.status}${notes ? ` ${notes}` : ''}`);
     return response;
   };
