@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   answerFromMemory,
+  assertKnownOptions,
   ConfigurationError,
   InsufficientScopeError,
   InvalidTokenError,
   TokenVerificationError,
   type AuthInfo,
-  type VerifierUnavailableError,
+  type KnownOptions,
   type TokenVerifier,
+  type VerifierUnavailableError,
 } from '@portcullis/token-verification';
 import {
   canonicalResource,
@@ -78,6 +80,21 @@ export interface BearerAuthOptions {
   readonly onUnavailable?: (error: VerifierUnavailableError, req: IncomingMessage | undefined) => void;
 }
 
+const BEARER_AUTH_OPTIONS: KnownOptions<BearerAuthOptions> = {
+  verifier: true,
+  resource: true,
+  resourceMetadataUrl: true,
+  audience: true,
+  requiredScopes: true,
+  challengeScopes: true,
+  operationScopes: true,
+  scopeHierarchy: true,
+  realm: true,
+  maxAuthorizationLength: true,
+  maxBodyBytes: true,
+  onUnavailable: true,
+};
+
 /** What {@link requireScopes} needs to know of the mount that let a request in. */
 interface GrantState {
   readonly settings: ChallengeSettings;
@@ -115,6 +132,7 @@ type GrantedRequest = IncomingMessage & { auth?: AuthInfo };
  */
 export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   if (options === null || typeof options !== 'object') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'bearerAuth() needs an options object');
+  assertKnownOptions(options, BEARER_AUTH_OPTIONS, 'bearerAuth()', 'ERR_INVALID_OPTIONS');
   const { verifier, resource } = options;
   if (typeof verifier !== 'function') {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'verifier must be a function (token) => Promise<AuthInfo>, e.g. createJwtVerifier(...)');

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError, fetchAuthorizationServerMetadata } from '@portcullis/token-verification';
+import { assertKnownOptions, ConfigurationError, fetchAuthorizationServerMetadata, type KnownOptions } from '@portcullis/token-verification';
 import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
 import { exactIssuer } from './protected-resource.js';
 import { parseConfiguredUrl } from './urls.js';
@@ -25,6 +25,16 @@ export interface AuthorizationServerMetadataMirrorOptions {
   readonly onError?: (error: Error) => void;
 }
 
+export const MIRROR_OPTIONS: KnownOptions<AuthorizationServerMetadataMirrorOptions> = {
+  issuer: true,
+  maxAge: true,
+  timeout: true,
+  maxResponseBytes: true,
+  fetch: true,
+  now: true,
+  onError: true,
+};
+
 const MIRROR_PATH = '/.well-known/oauth-authorization-server';
 /** After a failed fetch the issuer is left alone this long: the 503's `Retry-After`. */
 const RETRY_AFTER_SECONDS = 5;
@@ -44,6 +54,7 @@ const RETRY_AFTER_SECONDS = 5;
  * copy's `maxAge`.
  */
 export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, MIRROR_OPTIONS, 'authorizationServerMetadataMirror()');
   const issuerUrl = parseConfiguredUrl(options?.issuer, 'issuer', { noQuery: true });
   const issuer = exactIssuer(options.issuer, issuerUrl);
   const maxAge = options.maxAge ?? 300;

@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError } from '@portcullis/token-verification';
+import { assertKnownOptions, ConfigurationError, type KnownOptions } from '@portcullis/token-verification';
 import {
   ALLOW,
   authorizationServerMetadataMirror,
+  MIRROR_OPTIONS,
   preflightHeaders,
   type AuthorizationServerMetadataMirrorOptions,
 } from './authorization-server-mirror.js';
 import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
 import type { ProtectedResource } from './protected-resource.js';
-import { assertSignable, createMetadataSigner, type SignedMetadataOptions } from './signed-metadata.js';
+import { assertSignable, createMetadataSigner, SIGNED_METADATA_OPTIONS, type SignedMetadataOptions } from './signed-metadata.js';
 
 /** Options of {@link protectedResourceMetadata}. */
 export interface ProtectedResourceMetadataOptions {
@@ -23,6 +24,8 @@ export interface ProtectedResourceMetadataOptions {
    */
   readonly mirrorAuthorizationServerMetadata?: true | Partial<AuthorizationServerMetadataMirrorOptions>;
 }
+
+const METADATA_OPTIONS: KnownOptions<ProtectedResourceMetadataOptions> = { cacheMaxAge: true, signedMetadata: true, mirrorAuthorizationServerMetadata: true };
 
 interface Route {
   readonly body: () => Promise<string>;
@@ -46,6 +49,13 @@ export function protectedResourceMetadata(
   resources: ProtectedResource | readonly ProtectedResource[],
   options: ProtectedResourceMetadataOptions = {},
 ): NodeMiddleware {
+  assertKnownOptions(options, METADATA_OPTIONS, 'protectedResourceMetadata()');
+  if (typeof options.signedMetadata === 'object' && options.signedMetadata !== null) {
+    assertKnownOptions(options.signedMetadata, SIGNED_METADATA_OPTIONS, 'protectedResourceMetadata() signedMetadata');
+  }
+  if (typeof options.mirrorAuthorizationServerMetadata === 'object' && options.mirrorAuthorizationServerMetadata !== null) {
+    assertKnownOptions(options.mirrorAuthorizationServerMetadata, MIRROR_OPTIONS, 'protectedResourceMetadata() mirrorAuthorizationServerMetadata');
+  }
   const list: readonly ProtectedResource[] = Array.isArray(resources) ? resources : [resources as ProtectedResource];
   if (list.length === 0 || list.some((r) => !r || typeof r.metadataUrl !== 'string' || !r.document)) {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'protectedResourceMetadata() needs resources made by defineProtectedResource()');

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@portcullis/token-verification';
+import { assertKnownOptions, ConfigurationError, type KnownOptions } from '@portcullis/token-verification';
 import { validateScopes } from './scope-token.js';
 import { canonicalResource, parsesWithoutRepair, parseConfiguredUrl, wellKnownPath } from './urls.js';
 
@@ -75,16 +75,16 @@ const STANDARD_FIELDS = new Set([
   'signed_metadata',
 ]);
 
-const KNOWN_OPTIONS = new Set([
-  'resource',
-  'authorizationServers',
-  'scopesSupported',
-  'resourceName',
-  'resourceDocumentation',
-  'bearerMethodsSupported',
-  'extra',
-  'serveAtRoot',
-]);
+const KNOWN_OPTIONS: KnownOptions<ProtectedResourceOptions> = {
+  resource: true,
+  authorizationServers: true,
+  scopesSupported: true,
+  resourceName: true,
+  resourceDocumentation: true,
+  bearerMethodsSupported: true,
+  extra: true,
+  serveAtRoot: true,
+};
 
 /**
  * Validates a protected resource's configuration once, at start-up (RFC 9728 §2, §3).
@@ -104,12 +104,7 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'defineProtectedResource() needs an options object');
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      const hint = key.includes('_') ? ` (options are camelCase: did you mean ${camel(key)}?)` : '';
-      throw new ConfigurationError('ERR_UNKNOWN_OPTION', `Unknown option ${key}${hint}`);
-    }
-  }
+  assertKnownOptions(options, KNOWN_OPTIONS, 'defineProtectedResource()');
   const resourceUrl = parseConfiguredUrl(options.resource, 'resource', { noQuery: true });
   const resource = canonicalResource(resourceUrl);
 
@@ -194,10 +189,6 @@ export function exactIssuer(configured: unknown, parsed: URL): string {
     throw new ConfigurationError('ERR_INVALID_URL', `The issuer ${JSON.stringify(configured)} is not written as a URL (it parses to ${parsed.href}); write it as its authorization server publishes it`);
   }
   return configured;
-}
-
-function camel(snake: string): string {
-  return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 function deepFreeze<T>(value: T): T {

@@ -195,3 +195,13 @@ describe('protectedResourceMetadata on a bare node:http server', () => {
     expect((await request(server).get('/elsewhere')).text).toBe('next');
   });
 });
+
+describe('protectedResourceMetadata: misspelt options', () => {
+  it.each([
+    ['cacheMaxage', { cacheMaxage: 60 }, 'protectedResourceMetadata(): unknown option "cacheMaxage" (did you mean "cacheMaxAge"?)'],
+    ['signedMetadata.algorithm', { signedMetadata: { algorithm: 'ES256' } }, 'protectedResourceMetadata() signedMetadata: unknown option "algorithm"'],
+    ['mirrorAuthorizationServerMetadata.max_age', { mirrorAuthorizationServerMetadata: { max_age: 60 } }, 'protectedResourceMetadata() mirrorAuthorizationServerMetadata: unknown option "max_age" (did you mean "maxAge"?)'],
+  ])('S-04 %s is a ConfigurationError at construction, naming it', (_name, options, message) => {
+    expect(() => protectedResourceMetadata(mcp, options as never)).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_UNKNOWN_OPTION', message: expect.stringContaining(message) }));
+  });
+});

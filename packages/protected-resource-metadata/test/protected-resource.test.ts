@@ -106,7 +106,7 @@ describe('defineProtectedResource', () => {
     ['bad documentation URL', { resourceDocumentation: 'docs' }, 'ERR_INVALID_URL', /^resourceDocumentation/],
     ['extra redefines resource', { extra: { resource: 'https://evil.example' } }, 'ERR_INVALID_OPTIONS', /^extra\.resource/],
     ['extra sets signed_metadata', { extra: { signed_metadata: 'x' } }, 'ERR_INVALID_OPTIONS', /signedMetadata/],
-    ['snake_case option', { scopes_supported: ['a'] }, 'ERR_UNKNOWN_OPTION', /did you mean scopesSupported/],
+    ['snake_case option', { scopes_supported: ['a'] }, 'ERR_UNKNOWN_OPTION', /did you mean "scopesSupported"/],
   ];
   it.each(invalid)('rejects %s with a ConfigurationError naming the option', (_name, override, code, message) => {
     const options = { resource: 'https://mcp.example.com/mcp', authorizationServers: [AS], ...override } as ProtectedResourceOptions;

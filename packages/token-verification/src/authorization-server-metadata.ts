@@ -7,6 +7,7 @@ import { processDiscoveryResponse } from 'oauth4webapi';
 import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
 import { endpointUrl, fetchOption, identifier, positiveNumber } from './configuration.js';
 import { VerifierUnavailableError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 
 /** Options of {@link fetchAuthorizationServerMetadata}. */
 export interface AuthorizationServerMetadataOptions {
@@ -19,6 +20,8 @@ export interface AuthorizationServerMetadataOptions {
   /** Allows a plain-http issuer beyond loopback (development only). Default false. */
   readonly allowInsecureHttp?: boolean;
 }
+
+const METADATA_OPTIONS: KnownOptions<AuthorizationServerMetadataOptions> = { fetch: true, timeout: true, maxResponseBytes: true, allowInsecureHttp: true };
 
 /**
  * The RFC 8414 metadata of `issuer`, as the verifiers of this package find it: the well-known URLs
@@ -33,6 +36,7 @@ export async function fetchAuthorizationServerMetadata(
   issuer: string | URL,
   options: AuthorizationServerMetadataOptions = {},
 ): Promise<Record<string, unknown>> {
+  assertKnownOptions(options, METADATA_OPTIONS, 'fetchAuthorizationServerMetadata');
   const expected = identifier(issuer, 'issuer');
   endpointUrl(expected, 'issuer', options.allowInsecureHttp === true); // https, or http on loopback
   const fetcher = boundedFetch({

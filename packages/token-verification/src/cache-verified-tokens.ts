@@ -5,6 +5,7 @@
 import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import type { createJwtVerifier } from './jwt-verifier.js';
 import { assertPresent, freezeAuthInfo, withToken } from './claims.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
@@ -19,6 +20,8 @@ export interface VerifiedTokenCacheOptions {
   /** The current time (tests). Default: the wall clock. */
   readonly currentDate?: CurrentDate;
 }
+
+const CACHE_OPTIONS: KnownOptions<VerifiedTokenCacheOptions> = { maxEntries: true, maxTtl: true, currentDate: true };
 
 /**
  * Wraps a verifier with a cache of successful results, keyed by a SHA-256 of the token (the raw
@@ -35,6 +38,7 @@ export interface VerifiedTokenCacheOptions {
  */
 export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTokenCacheOptions = {}): TokenVerifier {
   if (typeof verifier !== 'function') throw new ConfigurationError('ERR_INVALID_OPTION', '"verifier" must be a verifier function');
+  assertKnownOptions(options, CACHE_OPTIONS, 'cacheVerifiedTokens');
   const cache = new ExpiringLru<Omit<AuthInfo, 'token'>>(positiveNumber(options.maxEntries, 'maxEntries', 10_000, { integer: true }));
   const maxTtl = positiveNumber(options.maxTtl, 'maxTtl', 300);
   const now = clockFrom(options.currentDate);

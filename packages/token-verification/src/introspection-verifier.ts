@@ -20,6 +20,7 @@ import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
 import { assertNotSenderConstrained, assertPresent, freezeAuthInfo, matchAudience, verifiedInfo, withTokenFromOwnResult } from './claims.js';
 import { clockFrom, endpointUrl, fetchOption, identifier, identifiers, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
 import { scopeReader, type ScopeClaims } from './scopes.js';
 import { abortable, SingleFlight } from './single-flight.js';
@@ -111,10 +112,31 @@ type CachedInfo = Omit<AuthInfo, 'token'>;
  *   client: { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret: secret },
  * });
  */
+const INTROSPECTION_OPTIONS: KnownOptions<IntrospectionVerifierOptions> = {
+  endpoint: true,
+  issuer: true,
+  client: true,
+  audience: true,
+  cache: true,
+  scopeClaims: true,
+  clockTolerance: true,
+  acceptSenderConstrained: true,
+  fetch: true,
+  timeout: true,
+  maxResponseBytes: true,
+  allowInsecureHttp: true,
+  currentDate: true,
+};
+const CLIENT_OPTIONS: KnownOptions<IntrospectionClientAuthentication> = { method: true, clientId: true, clientSecret: true, privateKey: true, kid: true };
+const CACHE_OPTIONS: KnownOptions<IntrospectionCacheOptions> = { maxEntries: true, maxTtl: true };
+
 export function createIntrospectionVerifier(options: IntrospectionVerifierOptions): TokenVerifier {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('ERR_INVALID_OPTION', 'createIntrospectionVerifier needs an options object');
   }
+  assertKnownOptions(options, INTROSPECTION_OPTIONS, 'createIntrospectionVerifier');
+  if (typeof options.client === 'object' && options.client !== null) assertKnownOptions(options.client, CLIENT_OPTIONS, 'createIntrospectionVerifier client');
+  if (typeof options.cache === 'object' && options.cache !== null) assertKnownOptions(options.cache, CACHE_OPTIONS, 'createIntrospectionVerifier cache');
   const allowInsecureHttp = options.allowInsecureHttp === true;
   const issuer = options.issuer === undefined ? undefined : identifier(options.issuer, 'issuer');
   if (issuer === undefined && options.endpoint === undefined) {

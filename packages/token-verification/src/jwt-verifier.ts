@@ -19,6 +19,7 @@ import { CachePresence, tokenTagger } from './cache-presence.js';
 import { checkPhase } from './check-phase.js';
 import { ConfigurationError, InvalidTokenError, VerifierUnavailableError } from './errors.js';
 import { Doorkeeper } from './doorkeeper.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { fastJwtVerifier, type FastDeferred } from './fast-jwt-verify.js';
 import { keyFingerprint } from './key-fingerprint.js';
 import { ExpiringLru, tokenHash } from './lru-cache.js';
@@ -150,8 +151,32 @@ export type JwtVerifierOptions = JwtVerifierBaseOptions & JwtKeySource;
  * const verify = createJwtVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp' });
  * const info = await verify(token); // AuthInfo
  */
+const JWT_OPTIONS: KnownOptions<JwtVerifierOptions> = {
+  issuer: true,
+  audience: true,
+  algorithms: true,
+  clockTolerance: true,
+  requireRfc9068: true,
+  scopeClaims: true,
+  fetch: true,
+  timeout: true,
+  cooldown: true,
+  cacheMaxAge: true,
+  maxResponseBytes: true,
+  allowInsecureHttp: true,
+  currentDate: true,
+  cache: true,
+  acceptSenderConstrained: true,
+  jwksUri: true,
+  jwks: true,
+  secret: true,
+};
+const CACHE_OPTIONS: KnownOptions<JwtCacheOptions> = { maxEntries: true, maxTtl: true };
+
 export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('ERR_INVALID_OPTION', 'createJwtVerifier needs an options object');
+  assertKnownOptions(options, JWT_OPTIONS, 'createJwtVerifier');
+  if (typeof options.cache === 'object' && options.cache !== null) assertKnownOptions(options.cache, CACHE_OPTIONS, 'createJwtVerifier cache');
   const issuer = identifier(options.issuer, 'issuer');
   const audiences = identifiers(options.audience, 'audience');
   const allowInsecureHttp = options.allowInsecureHttp === true;

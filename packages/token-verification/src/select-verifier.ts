@@ -6,6 +6,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { TokenVerifier } from './auth-info.js';
 import { ConfigurationError, InvalidTokenError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { assertPresent } from './claims.js';
 
 /** Options for {@link selectVerifierByIssuer}. */
@@ -21,6 +22,9 @@ export interface SelectByShapeOptions {
   /** The verifier for every other token. Default: opaque tokens are rejected. */
   readonly opaque?: TokenVerifier;
 }
+
+const BY_ISSUER_OPTIONS: KnownOptions<SelectByIssuerOptions> = { opaque: true };
+const BY_SHAPE_OPTIONS: KnownOptions<SelectByShapeOptions> = { jwt: true, opaque: true };
 
 /** Whether a token is a JWS-compact JWT: three parts whose header and payload decode as JSON objects. */
 export function isJwt(token: string): boolean {
@@ -63,6 +67,7 @@ export function selectVerifierByIssuer(verifiers: Readonly<Record<string, TokenV
   if (typeof verifiers !== 'object' || verifiers === null) {
     throw new ConfigurationError('ERR_INVALID_OPTION', '"verifiers" must be an object mapping issuer identifiers to verifiers');
   }
+  assertKnownOptions(options, BY_ISSUER_OPTIONS, 'selectVerifierByIssuer');
   const byIssuer = new Map<string, TokenVerifier>();
   for (const [issuer, verifier] of Object.entries(verifiers)) {
     if (issuer.length === 0) throw new ConfigurationError('ERR_INVALID_OPTION', 'Issuer identifiers must be non-empty');
@@ -95,6 +100,7 @@ export function selectVerifierByTokenShape(options: SelectByShapeOptions): Token
   if (typeof options !== 'object' || options === null || (options.jwt === undefined && options.opaque === undefined)) {
     throw new ConfigurationError('ERR_INVALID_OPTION', 'selectVerifierByTokenShape needs a "jwt" and/or an "opaque" verifier');
   }
+  assertKnownOptions(options, BY_SHAPE_OPTIONS, 'selectVerifierByTokenShape');
   const jwt = options.jwt === undefined ? undefined : checkVerifier(options.jwt, 'jwt');
   const opaque = options.opaque === undefined ? undefined : checkVerifier(options.opaque, 'opaque');
   return async (token, context) => {

@@ -1,6 +1,7 @@
+import { assertKnownOptions, type KnownOptions } from '@portcullis/token-verification';
 import { createTokenCache, type TokenCacheOptions, type UpstreamToken } from './token-cache.js';
 import { resourceParameter, scopeParameter } from './request-parameters.js';
-import { createTokenEndpoint, type TokenEndpointOptions } from './token-endpoint.js';
+import { createTokenEndpoint, TOKEN_ENDPOINT_OPTIONS, type TokenEndpointOptions } from './token-endpoint.js';
 import { toUpstreamToken } from './token-response.js';
 
 /** Options of {@link createClientCredentialsSource}. */
@@ -32,7 +33,10 @@ export interface ClientCredentialsSource {
  * const source = createClientCredentialsSource({ issuer, client: { method: 'client_secret_post', clientId, clientSecret }, resource: 'https://api.example.com' });
  * const api = upstreamFetch(source.getToken);
  */
+const SOURCE_OPTIONS: KnownOptions<ClientCredentialsSourceOptions> = { ...TOKEN_ENDPOINT_OPTIONS, resource: true, audience: true, scope: true, cache: true, now: true };
+
 export function createClientCredentialsSource(options: ClientCredentialsSourceOptions): ClientCredentialsSource {
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, SOURCE_OPTIONS, 'createClientCredentialsSource', 'unknown_option');
   const endpoint = createTokenEndpoint(options, 'createClientCredentialsSource');
   const now = options.now ?? Date.now;
   const cache = createTokenCache(options.cache ?? {}, now, 'createClientCredentialsSource');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigurationError } from '@portcullis/token-verification';
+import { assertKnownOptions, ConfigurationError, type KnownOptions } from '@portcullis/token-verification';
 
 /** An access token for an upstream API. */
 export interface UpstreamToken {
@@ -38,7 +38,10 @@ export function cacheKey(...parts: readonly string[]): string {
 }
 
 /** `factory` names the option in a {@link ConfigurationError}: a bad bound or skew fails at construction, not at the first lookup. */
+const CACHE_OPTIONS: KnownOptions<TokenCacheOptions> = { maxEntries: true, skewSeconds: true };
+
 export function createTokenCache(options: TokenCacheOptions | false, now: () => number, factory = 'createTokenCache'): TokenCache {
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, CACHE_OPTIONS, `${factory}: cache`, 'unknown_option');
   const inFlight = new Map<string, Promise<UpstreamToken>>();
   if (options === false) {
     return {

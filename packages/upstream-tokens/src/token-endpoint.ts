@@ -1,6 +1,6 @@
 import type { CryptoKey, JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { ConfigurationError } from '@portcullis/token-verification';
+import { assertKnownOptions, ConfigurationError, type KnownOptions } from '@portcullis/token-verification';
 import { UpstreamTokenError } from './errors.js';
 import { privateKeyJwt } from './private-key-jwt.js';
 import type { TokenResponse } from './token-response.js';
@@ -56,6 +56,17 @@ function parseUrl(value: URL | string, option: string, allowInsecureHttp: boolea
   return url;
 }
 
+/** The options every factory over a token endpoint takes (see {@link TokenEndpointOptions}). */
+export const TOKEN_ENDPOINT_OPTIONS: KnownOptions<TokenEndpointOptions> = {
+  issuer: true,
+  tokenEndpoint: true,
+  client: true,
+  fetch: true,
+  timeout: true,
+  allowInsecureHttp: true,
+};
+const CLIENT_OPTIONS: KnownOptions<ClientAuthentication> = { method: true, clientId: true, clientSecret: true, privateKey: true, kid: true };
+
 /** Validates the options once and returns the token endpoint caller. */
 export function createTokenEndpoint(options: TokenEndpointOptions, factory: string): TokenEndpoint {
   const allowInsecureHttp = options.allowInsecureHttp === true;
@@ -63,6 +74,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('invalid_timeout', `${factory}: timeout must be a positive number of ms`);
   const client = options.client as ClientAuthentication | undefined;
+  if (typeof client === 'object' && client !== null) assertKnownOptions(client, CLIENT_OPTIONS, `${factory}: client`, 'unknown_option');
   if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
     throw new ConfigurationError('missing_client', `${factory}: client.clientId is required (this server's own client, never the caller's)`);
   }

@@ -1,8 +1,7 @@
-import type { AuthInfo } from '@portcullis/token-verification';
-import { ConfigurationError } from '@portcullis/token-verification';
+import { assertKnownOptions, ConfigurationError, type AuthInfo, type KnownOptions } from '@portcullis/token-verification';
 import { cacheKey, createTokenCache, type TokenCacheOptions, type UpstreamToken } from './token-cache.js';
 import { resourceParameter, scopeParameter } from './request-parameters.js';
-import { createTokenEndpoint, type TokenEndpointOptions } from './token-endpoint.js';
+import { createTokenEndpoint, TOKEN_ENDPOINT_OPTIONS, type TokenEndpointOptions } from './token-endpoint.js';
 import { toUpstreamToken } from './token-response.js';
 
 /** RFC 8693 §2.1 grant type. */
@@ -51,7 +50,11 @@ export interface TokenExchanger {
  * const exchanger = createTokenExchanger({ issuer: 'https://auth.example.com', client: { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret } });
  * const { accessToken } = await exchanger.exchange(req.auth, { audience: 'https://api.example.com' });
  */
+const EXCHANGER_OPTIONS: KnownOptions<TokenExchangerOptions> = { ...TOKEN_ENDPOINT_OPTIONS, cache: true, now: true };
+const TARGET_OPTIONS: KnownOptions<ExchangeTarget> = { audience: true, resource: true, scope: true };
+
 export function createTokenExchanger(options: TokenExchangerOptions): TokenExchanger {
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, EXCHANGER_OPTIONS, 'createTokenExchanger', 'unknown_option');
   const endpoint = createTokenEndpoint(options, 'createTokenExchanger');
   const now = options.now ?? Date.now;
   const cache = createTokenCache(options.cache ?? {}, now, 'createTokenExchanger');
@@ -60,6 +63,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       // Mistakes in the call reject before any request.
       const token = auth?.token;
       if (typeof token !== 'string' || token === '') throw new ConfigurationError('missing_subject_token', 'exchange: auth.token is required (the verified incoming token)');
+      if (typeof target === 'object' && target !== null) assertKnownOptions(target, TARGET_OPTIONS, 'exchange', 'unknown_option');
       if (target?.audience === undefined || String(target.audience) === '') throw new ConfigurationError('missing_audience', 'exchange: audience is required (the upstream the token is for)');
       const audience = String(target.audience);
       const resource = resourceParameter(target.resource, 'exchange: resource');
