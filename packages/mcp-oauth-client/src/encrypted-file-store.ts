@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { StoredValue, TokenStore } from './token-store.js';
 
@@ -20,6 +21,8 @@ export interface EncryptedFileStoreOptions {
   /** Receives the key-file warning. Default: `console.warn`. */
   readonly logger?: Logger;
 }
+
+const ENCRYPTED_FILE_STORE_OPTIONS: KnownOptions<EncryptedFileStoreOptions> = { directory: true, key: true, logger: true };
 
 const SERVICE = 'portcullis-mcp-oauth-client';
 
@@ -184,6 +187,7 @@ export function keyFileSource(path: string, logger: Logger = consoleLogger): Key
  * swapped) and written atomically (temporary file, then rename) with mode 0600.
  */
 export function createEncryptedFileStore(options: EncryptedFileStoreOptions): TokenStore {
+  assertKnownOptions(options, ENCRYPTED_FILE_STORE_OPTIONS, 'createEncryptedFileStore options');
   const logger = options.logger ?? consoleLogger;
   const keySource = options.key ?? defaultKeySource(options.directory, logger);
   let key: Promise<Uint8Array> | undefined;

@@ -1,5 +1,6 @@
 import { formEncode } from './client-authentication.js';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import type { AssertionContext, GrantOptions } from './oauth-client.js';
 import type { FetchLike } from './safe-fetch.js';
 
@@ -90,12 +91,22 @@ export interface EnterpriseManagedAuthorizationOptions {
   readonly subjectTokenType?: string;
 }
 
+const ENTERPRISE_MANAGED_AUTHORIZATION_OPTIONS: KnownOptions<EnterpriseManagedAuthorizationOptions> = {
+  idpTokenEndpoint: true,
+  idpClient: true,
+  subjectToken: true,
+  subjectTokenType: true,
+};
+const IDP_CLIENT: KnownOptions<IdpClient> = { clientId: true, clientSecret: true };
+
 /**
  * The enterprise-managed authorization grant (X-07…X-11): each time a token is needed, exchange the
  * IdP token for an ID-JAG for this AS and resource, then present it with the RFC 7523 jwt-bearer grant.
  * Use as `createOAuthClient({ grant: enterpriseManagedAuthorization({...}), preRegistered: [...] })`.
  */
 export function enterpriseManagedAuthorization(options: EnterpriseManagedAuthorizationOptions): GrantOptions {
+  assertKnownOptions(options, ENTERPRISE_MANAGED_AUTHORIZATION_OPTIONS, 'enterpriseManagedAuthorization options');
+  if (typeof options.idpClient === 'object') assertKnownOptions(options.idpClient, IDP_CLIENT, 'enterpriseManagedAuthorization idpClient');
   return {
     type: 'jwt_bearer',
     assertion: async (context: AssertionContext) =>

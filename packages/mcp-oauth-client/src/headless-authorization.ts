@@ -1,4 +1,5 @@
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import type { AuthorizationHandler } from './oauth-client.js';
 import { isLoopbackHost, type FetchLike } from './safe-fetch.js';
 
@@ -10,6 +11,8 @@ export interface HeadlessAuthorizationOptions {
   readonly maxHops?: number;
 }
 
+const HEADLESS_AUTHORIZATION_OPTIONS: KnownOptions<HeadlessAuthorizationOptions> = { fetch: true, maxHops: true };
+
 function sameEndpoint(a: URL, b: URL): boolean {
   return a.origin === b.origin && a.pathname === b.pathname;
 }
@@ -20,6 +23,7 @@ function sameEndpoint(a: URL, b: URL): boolean {
  * the URL it is finally sent to on the redirect URI — without ever requesting that URL.
  */
 export function createHeadlessAuthorizationHandler(options: HeadlessAuthorizationOptions = {}): AuthorizationHandler {
+  assertKnownOptions(options, HEADLESS_AUTHORIZATION_OPTIONS, 'createHeadlessAuthorizationHandler options');
   const maxHops = options.maxHops ?? 20;
   return async (authorizationUrl, { redirectUri, fetch }) => {
     const send = options.fetch ?? fetch;

@@ -2,6 +2,7 @@ import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { AuthorizationHandler } from './oauth-client.js';
 
@@ -21,6 +22,8 @@ export interface LoopbackRedirectOptions {
   readonly expectedState?: string;
 }
 
+const LOOPBACK_REDIRECT_OPTIONS: KnownOptions<LoopbackRedirectOptions> = { port: true, path: true, timeoutMs: true, expectedState: true };
+
 /** A one-shot loopback redirect receiver. */
 export interface LoopbackRedirectServer {
   /** `http://127.0.0.1:<port><path>`: register this exact URI (C-29). */
@@ -38,6 +41,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>Signed in</title><p>Au
  * with `expectedState`, callbacks with another (or no) `state` get 400 and the server keeps waiting.
  */
 export async function startLoopbackRedirectServer(options: LoopbackRedirectOptions = {}): Promise<LoopbackRedirectServer> {
+  assertKnownOptions(options, LOOPBACK_REDIRECT_OPTIONS, 'startLoopbackRedirectServer options');
   const path = options.path ?? '/callback';
   const timeoutMs = options.timeoutMs ?? 300_000;
   let settle: { resolve: (url: URL) => void; reject: (error: unknown) => void } | undefined;
@@ -104,6 +108,8 @@ export interface OpenBrowserOptions {
   readonly spawn?: SpawnFunction;
 }
 
+const OPEN_BROWSER_OPTIONS: KnownOptions<OpenBrowserOptions> = { platform: true, spawn: true };
+
 /**
  * Opens `url` in the system browser without a shell (C-49): `open` on macOS, `rundll32
  * url.dll,FileProtocolHandler` on Windows, `xdg-open` elsewhere, the URL as one argument. Only
@@ -134,12 +140,16 @@ export interface LoopbackAuthorizationOptions {
   readonly openBrowserOptions?: OpenBrowserOptions;
 }
 
+const LOOPBACK_AUTHORIZATION_OPTIONS: KnownOptions<LoopbackAuthorizationOptions> = { mode: true, logger: true, timeoutMs: true, openBrowserOptions: true };
+
 /**
  * An {@link AuthorizationHandler} for desktop and CLI clients: listens on the client's loopback
  * `redirectUri` (which must be `http://127.0.0.1:<port>/<path>`), opens the browser (or prints the URL),
  * and resolves with the callback.
  */
 export function createLoopbackAuthorizationHandler(options: LoopbackAuthorizationOptions = {}): AuthorizationHandler {
+  assertKnownOptions(options, LOOPBACK_AUTHORIZATION_OPTIONS, 'createLoopbackAuthorizationHandler options');
+  if (typeof options.openBrowserOptions === 'object') assertKnownOptions(options.openBrowserOptions, OPEN_BROWSER_OPTIONS, 'createLoopbackAuthorizationHandler openBrowserOptions');
   const logger = options.logger ?? consoleLogger;
   return async (authorizationUrl, { redirectUri }) => {
     const redirect = new URL(redirectUri);

@@ -1,6 +1,7 @@
 import { isAuthStrategy, type AuthStrategy } from './auth-strategy.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import type { McpOAuthClient, OAuthClientOptions } from './oauth-client.js';
-import { oauthStrategy } from './oauth-strategy.js';
+import { strategyFor } from './oauth-strategy.js';
 import type { FetchLike } from './safe-fetch.js';
 import { withOAuth, type WithOAuthOptions } from './with-oauth.js';
 
@@ -8,6 +9,11 @@ import { withOAuth, type WithOAuthOptions } from './with-oauth.js';
 export interface McpTransportOAuthOptions {
   readonly fetch: FetchLike;
 }
+
+/** The second argument of {@link mcpTransportOAuth}: {@link WithOAuthOptions}, and the `fetch` to wrap (default `globalThis.fetch`). */
+type TransportOAuthOptions = WithOAuthOptions & { readonly fetch?: FetchLike };
+
+const TRANSPORT_OAUTH_OPTIONS: KnownOptions<TransportOAuthOptions> = { operationOf: true, fetch: true };
 
 /**
  * Options to spread into an MCP SDK client transport — `StreamableHTTPClientTransport` of SDK 1.x
@@ -24,24 +30,27 @@ export interface McpTransportOAuthOptions {
  */
 export function mcpTransportOAuth<State>(
   strategy: AuthStrategy<State>,
-  options?: WithOAuthOptions & { readonly fetch?: FetchLike },
+  options?: TransportOAuthOptions,
 ): { transportOptions: McpTransportOAuthOptions };
 export function mcpTransportOAuth(
   clientOrOptions: McpOAuthClient | OAuthClientOptions,
-  options?: WithOAuthOptions & { readonly fetch?: FetchLike },
+  options?: TransportOAuthOptions,
 ): { client: McpOAuthClient; transportOptions: McpTransportOAuthOptions };
 export function mcpTransportOAuth(
   source: AuthStrategy<unknown> | McpOAuthClient | OAuthClientOptions,
-  options: WithOAuthOptions & { readonly fetch?: FetchLike } = {},
+  options: TransportOAuthOptions = {},
 ): { client?: McpOAuthClient; transportOptions: McpTransportOAuthOptions } {
+  assertKnownOptions(options, TRANSPORT_OAUTH_OPTIONS, 'mcpTransportOAuth options (its second argument)');
   const fetch = options.fetch ?? globalThis.fetch;
+  // Only withOAuth's own options: `fetch` is this function's.
+  const extra: WithOAuthOptions = options.operationOf ? { operationOf: options.operationOf } : {};
   if (isAuthStrategy(source)) {
     const client = (source as { client?: unknown }).client;
     return {
       ...(client !== undefined && { client: client as McpOAuthClient }),
-      transportOptions: { fetch: withOAuth(fetch, source, options) },
+      transportOptions: { fetch: withOAuth(fetch, source, extra) },
     };
   }
-  const strategy = oauthStrategy(source as McpOAuthClient | OAuthClientOptions);
-  return { client: strategy.client, transportOptions: { fetch: withOAuth(fetch, strategy, options) } };
+  const strategy = strategyFor(source as McpOAuthClient | OAuthClientOptions, 'mcpTransportOAuth');
+  return { client: strategy.client, transportOptions: { fetch: withOAuth(fetch, strategy, extra) } };
 }

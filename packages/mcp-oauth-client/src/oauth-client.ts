@@ -13,6 +13,7 @@ import type { ClientPrivateKey } from './client-authentication.js';
 import { createDpopProof } from './dpop.js';
 import { canonicalServerUrl, discover, type DiscoveryResult, type ProtectedResourceMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RefreshLock } from './refresh-lock.js';
 import { isHeaderSafeToken } from './access-token.js';
@@ -150,6 +151,68 @@ export interface McpOAuthClient {
   readonly options: Readonly<OAuthClientOptions>;
 }
 
+const OAUTH_CLIENT_OPTIONS: KnownOptions<OAuthClientOptions> = {
+  grant: true,
+  redirectUri: true,
+  authorizationHandler: true,
+  preRegistered: true,
+  clientMetadataUrl: true,
+  clientMetadataPrivateKey: true,
+  clientMetadata: true,
+  store: true,
+  lock: true,
+  account: true,
+  allowInsecureLoopback: true,
+  lookup: true,
+  oauthFetch: true,
+  maxStepUps: true,
+  maxUnauthorizedRetries: true,
+  refreshSkewMs: true,
+  requestOfflineAccess: true,
+  protocolVersion: true,
+  selectAuthorizationServer: true,
+  dpopKeyPair: true,
+  pendingTtlMs: true,
+  logger: true,
+  now: true,
+};
+
+const GRANT_OPTIONS: { readonly [G in GrantOptions as G['type']]: KnownOptions<G> } = {
+  authorization_code: { type: true },
+  client_credentials: { type: true },
+  jwt_bearer: { type: true, assertion: true },
+};
+
+const PRE_REGISTERED_CLIENT: KnownOptions<PreRegisteredClient> = { clientId: true, clientSecret: true, privateKey: true, issuer: true, tokenEndpointAuthMethod: true };
+const CLIENT_PRIVATE_KEY: KnownOptions<ClientPrivateKey> = { key: true, kid: true };
+
+/**
+ * Refuses option names {@link OAuthClientOptions} does not have, at its top level (`known`, for the
+ * factories taking a variant of it) and in its plain nested objects: each `preRegistered` entry and its
+ * `privateKey`, `clientMetadataPrivateKey`, and `grant` per its `type`. `clientMetadata` is left open
+ * (RFC 7591 metadata is extensible), and so are the objects behind interfaces (`store`, `lock`, `logger`).
+ * `where` names the factory the caller called.
+ */
+export function assertOAuthClientOptionNames(
+  options: OAuthClientOptions | Omit<OAuthClientOptions, 'grant'>,
+  where: string,
+  known: Readonly<Record<string, true>> = OAUTH_CLIENT_OPTIONS,
+): void {
+  assertKnownOptions(options, known, `${where} options`);
+  const grant = 'grant' in options ? options.grant : undefined;
+  if (typeof grant === 'object' && grant !== null) {
+    if (!Object.hasOwn(GRANT_OPTIONS, grant.type)) throw new McpOAuthError('invalid_options', `${where}: grant.type must be one of ${Object.keys(GRANT_OPTIONS).join(', ')}`);
+    assertKnownOptions(grant, GRANT_OPTIONS[grant.type], `${where} grant (${grant.type})`);
+  }
+  if (Array.isArray(options.preRegistered)) {
+    options.preRegistered.forEach((client: PreRegisteredClient, i: number) => {
+      assertKnownOptions(client, PRE_REGISTERED_CLIENT, `${where} preRegistered[${i}]`);
+      if (typeof client?.privateKey === 'object') assertKnownOptions(client.privateKey, CLIENT_PRIVATE_KEY, `${where} preRegistered[${i}].privateKey`);
+    });
+  }
+  if (typeof options.clientMetadataPrivateKey === 'object') assertKnownOptions(options.clientMetadataPrivateKey, CLIENT_PRIVATE_KEY, `${where} clientMetadataPrivateKey`);
+}
+
 /** A retry budget: a whole number, 0 or more, or `invalid_options` naming the option. */
 function assertCount(value: number | undefined, option: string): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new McpOAuthError('invalid_options', `${option} must be a whole number, 0 or more`);
@@ -189,6 +252,7 @@ interface PendingRecord {
  * const fetch = withOAuth(globalThis.fetch, client);
  */
 export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthClient {
+  assertOAuthClientOptionNames(options, 'createOAuthClient');
   const grant = options.grant ?? { type: 'authorization_code' };
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;

@@ -1,6 +1,7 @@
 import type { AuthStrategy } from './auth-strategy.js';
 import { McpOAuthError } from './errors.js';
-import { createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
+import type { KnownOptions } from './known-options.js';
+import { assertOAuthClientOptionNames, createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
 import type { PreRegisteredClient } from './registration.js';
 import type { StoredTokens } from './token-store.js';
 import type { ResourceChallenge } from './www-authenticate.js';
@@ -56,7 +57,22 @@ export interface OAuthStrategy extends AuthStrategy<OAuthStrategyState> {
  * const authedFetch = withOAuth(fetch, { ...oauth, headers: async (r, s) => ({ ...(await oauth.headers(r, s)), 'x-tenant': 'acme' }) });
  */
 export function oauthStrategy(clientOrOptions: McpOAuthClient | OAuthClientOptions): OAuthStrategy {
-  const client = 'handleChallenge' in clientOrOptions ? clientOrOptions : createOAuthClient(clientOrOptions);
+  return strategyFor(clientOrOptions, 'oauthStrategy');
+}
+
+/** True for an {@link McpOAuthClient}, false for the options to create one (which are checked as options). */
+function isOAuthClient(value: McpOAuthClient | OAuthClientOptions): value is McpOAuthClient {
+  return 'handleChallenge' in value;
+}
+
+/** {@link oauthStrategy}, with option names refused in the name of `where`, the factory the caller called. */
+export function strategyFor(clientOrOptions: McpOAuthClient | OAuthClientOptions, where: string): OAuthStrategy {
+  let client: McpOAuthClient;
+  if (isOAuthClient(clientOrOptions)) client = clientOrOptions;
+  else {
+    assertOAuthClientOptionNames(clientOrOptions, where);
+    client = createOAuthClient(clientOrOptions);
+  }
   const maxStepUps = client.options.maxStepUps ?? 2;
   const maxUnauthorized = client.options.maxUnauthorizedRetries ?? 2;
   const now = client.options.now ?? Date.now;
@@ -154,6 +170,33 @@ export type ClientCredentialsStrategyOptions = Omit<OAuthClientOptions, 'grant' 
   readonly preRegistered: readonly [PreRegisteredClient, ...PreRegisteredClient[]];
 };
 
+// Those of createOAuthClient but `grant`, which this strategy sets. Spelt out, not derived: a literal
+// is checked both ways, a name missing from it and a name the options type does not have.
+const CLIENT_CREDENTIALS_STRATEGY_OPTIONS: KnownOptions<ClientCredentialsStrategyOptions> = {
+  preRegistered: true,
+  redirectUri: true,
+  authorizationHandler: true,
+  clientMetadataUrl: true,
+  clientMetadataPrivateKey: true,
+  clientMetadata: true,
+  store: true,
+  lock: true,
+  account: true,
+  allowInsecureLoopback: true,
+  lookup: true,
+  oauthFetch: true,
+  maxStepUps: true,
+  maxUnauthorizedRetries: true,
+  refreshSkewMs: true,
+  requestOfflineAccess: true,
+  protocolVersion: true,
+  selectAuthorizationServer: true,
+  dpopKeyPair: true,
+  pendingTtlMs: true,
+  logger: true,
+  now: true,
+};
+
 /**
  * The client-credentials grant (X-01) as an {@link AuthStrategy}: machine-to-machine, with discovery,
  * token caching and a new token on a 401. Same as `oauthStrategy({ ...options, grant: { type: 'client_credentials' } })`.
@@ -162,5 +205,6 @@ export type ClientCredentialsStrategyOptions = Omit<OAuthClientOptions, 'grant' 
  * const authedFetch = withOAuth(fetch, clientCredentialsStrategy({ preRegistered: [{ clientId, clientSecret, issuer }] }));
  */
 export function clientCredentialsStrategy(options: ClientCredentialsStrategyOptions): OAuthStrategy {
+  assertOAuthClientOptionNames(options, 'clientCredentialsStrategy', CLIENT_CREDENTIALS_STRATEGY_OPTIONS);
   return oauthStrategy(createOAuthClient({ ...options, grant: { type: 'client_credentials' } }));
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertPrivate } from './encrypted-file-store.js';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 
 /**
  * Mutual exclusion for refreshes across processes sharing one {@link TokenStore}. Within a process the
@@ -44,6 +45,8 @@ export interface FileLockOptions {
   readonly retryMs?: number;
 }
 
+const FILE_LOCK_OPTIONS: KnownOptions<FileLockOptions> = { directory: true, timeoutMs: true, staleMs: true, retryMs: true };
+
 /**
  * A cross-process {@link RefreshLock} built on exclusive file creation, atomic on local file systems:
  * the lock file (one per key, its SHA-256) is written complete under a temporary name and hard-linked
@@ -53,6 +56,7 @@ export interface FileLockOptions {
  * `breakStale`).
  */
 export function createFileLock(options: FileLockOptions): RefreshLock {
+  assertKnownOptions(options, FILE_LOCK_OPTIONS, 'createFileLock options');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 60_000;
   const retryMs = options.retryMs ?? 20;

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction as NodeLookupFunction } from 'node:net';
 import { isNativeError } from 'node:util/types';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 
 /** The `fetch` shape this package calls and returns. */
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -51,6 +52,15 @@ export interface SafeFetchOptions {
   /** Time allowed for a whole request including redirects and body, in ms. Default 10 000. */
   readonly timeoutMs?: number;
 }
+
+const SAFE_FETCH_OPTIONS: KnownOptions<SafeFetchOptions> = {
+  allowInsecureLoopback: true,
+  lookup: true,
+  transport: true,
+  maxRedirects: true,
+  maxResponseBytes: true,
+  timeoutMs: true,
+};
 
 // Ranges never fetched from a non-loopback host name (C-45, RFC 6890 special-purpose registries).
 const BLOCKED = new BlockList();
@@ -312,6 +322,7 @@ export function withTypedFailures(fetch: FetchLike): FetchLike {
  * by hand (never for `redirect: 'manual'`), each hop checked again; size and time limits.
  */
 export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
+  assertKnownOptions(options, SAFE_FETCH_OPTIONS, 'createSafeFetch options');
   const lookup = options.lookup ?? defaultLookup;
   const transport = options.transport ?? nodeTransport;
   const maxRedirects = options.maxRedirects ?? 5;

@@ -1,12 +1,15 @@
 import { isHeaderSafeToken } from './access-token.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 
 /** Options of {@link staticToken}. */
 export interface StaticTokenOptions {
   /** The authorization scheme. Default `Bearer`. */
   readonly scheme?: string;
 }
+
+const STATIC_TOKEN_OPTIONS: KnownOptions<StaticTokenOptions> = { scheme: true };
 
 /**
  * A token the user already holds (from the environment, a secret store, a CI variable) as an
@@ -20,6 +23,7 @@ export interface StaticTokenOptions {
  * const authedFetch = withOAuth(fetch, staticToken(() => readFileSync('/run/secrets/mcp-token', 'utf8').trim()));
  */
 export function staticToken(token: string | (() => string | Promise<string>), options: StaticTokenOptions = {}): AuthStrategy<undefined> {
+  assertKnownOptions(options, STATIC_TOKEN_OPTIONS, 'staticToken options');
   const scheme = options.scheme ?? 'Bearer';
   // Surrounding whitespace (the newline a secret file ends with) is dropped, as `Headers` would;
   // whitespace inside a token cannot be sent.

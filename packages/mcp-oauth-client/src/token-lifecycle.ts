@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import { createInProcessLock, type RefreshLock } from './refresh-lock.js';
 import { failedBeforeSending } from './safe-fetch.js';
 import { asStoredTokens, type StoredTokens, type TokenStore } from './token-store.js';
@@ -14,6 +15,8 @@ export interface TokenLifecycleOptions {
   /** Clock, for tests. Default `Date.now`. */
   readonly now?: () => number;
 }
+
+const TOKEN_LIFECYCLE_OPTIONS: KnownOptions<TokenLifecycleOptions> = { store: true, lock: true, refreshSkewMs: true, now: true };
 
 /** Sends the refresh request; gets the tokens as stored now. */
 export type Refresher = (current: StoredTokens) => Promise<StoredTokens>;
@@ -41,6 +44,7 @@ const digest = (token: string) => createHash('sha256').update(token).digest('bas
 
 /** Creates a {@link TokenLifecycle} over a store and a lock. */
 export function createTokenLifecycle(options: TokenLifecycleOptions): TokenLifecycle {
+  assertKnownOptions(options, TOKEN_LIFECYCLE_OPTIONS, 'createTokenLifecycle options');
   const store = options.store;
   const lock = options.lock ?? createInProcessLock();
   const skew = options.refreshSkewMs ?? 60_000;

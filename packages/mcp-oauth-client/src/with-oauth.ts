@@ -1,8 +1,9 @@
 import { isAuthStrategy, type AuthStrategy, type StrategyRequest } from './auth-strategy.js';
 import { canonicalServerUrl } from './discovery.js';
 import { McpOAuthError } from './errors.js';
+import { assertKnownOptions, type KnownOptions } from './known-options.js';
 import type { McpOAuthClient, OAuthClientOptions } from './oauth-client.js';
-import { oauthStrategy } from './oauth-strategy.js';
+import { strategyFor } from './oauth-strategy.js';
 import type { FetchLike } from './safe-fetch.js';
 import { readResourceChallenge, type ResourceChallenge } from './www-authenticate.js';
 
@@ -17,6 +18,8 @@ export interface WithOAuthOptions {
    */
   readonly operationOf?: (url: URL, init: RequestInit) => string;
 }
+
+const WITH_OAUTH_OPTIONS: KnownOptions<WithOAuthOptions> = { operationOf: true };
 
 function defaultOperation(url: URL, init: RequestInit, body: string | undefined): string {
   const headers = new Headers(init.headers);
@@ -119,7 +122,8 @@ function challengeOf(response: Response, sent: Headers): ResourceChallenge | und
 export function withOAuth<State>(fetch: FetchLike, strategy: AuthStrategy<State>, extra?: WithOAuthOptions): OAuthFetch;
 export function withOAuth(fetch: FetchLike, clientOrOptions: McpOAuthClient | OAuthClientOptions, extra?: WithOAuthOptions): OAuthFetch;
 export function withOAuth(fetch: FetchLike, source: AuthStrategy<unknown> | McpOAuthClient | OAuthClientOptions, extra: WithOAuthOptions = {}): OAuthFetch {
-  const strategy = isAuthStrategy(source) ? source : (oauthStrategy(source as McpOAuthClient | OAuthClientOptions) as unknown as AuthStrategy<unknown>);
+  assertKnownOptions(extra, WITH_OAUTH_OPTIONS, 'withOAuth options (its third argument)');
+  const strategy = isAuthStrategy(source) ? source : (strategyFor(source as McpOAuthClient | OAuthClientOptions, 'withOAuth') as unknown as AuthStrategy<unknown>);
   const maxRetries = strategy.maxRetries ?? 2;
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new McpOAuthError('invalid_options', 'AuthStrategy.maxRetries must be a non-negative integer');
 
