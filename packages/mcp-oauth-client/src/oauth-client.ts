@@ -151,7 +151,7 @@ export interface McpOAuthClient {
   readonly options: Readonly<OAuthClientOptions>;
 }
 
-const OAUTH_CLIENT_OPTIONS: KnownOptions<OAuthClientOptions> = {
+export const OAUTH_CLIENT_OPTIONS: KnownOptions<OAuthClientOptions> = {
   grant: true,
   redirectUri: true,
   authorizationHandler: true,

@@ -1,7 +1,7 @@
 import type { AuthStrategy } from './auth-strategy.js';
 import { McpOAuthError } from './errors.js';
 import type { KnownOptions } from './known-options.js';
-import { assertOAuthClientOptionNames, createOAuthClient, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
+import { assertOAuthClientOptionNames, createOAuthClient, OAUTH_CLIENT_OPTIONS, type McpOAuthClient, type OAuthClientOptions } from './oauth-client.js';
 import type { PreRegisteredClient } from './registration.js';
 import type { StoredTokens } from './token-store.js';
 import type { ResourceChallenge } from './www-authenticate.js';
@@ -170,32 +170,8 @@ export type ClientCredentialsStrategyOptions = Omit<OAuthClientOptions, 'grant' 
   readonly preRegistered: readonly [PreRegisteredClient, ...PreRegisteredClient[]];
 };
 
-// Those of createOAuthClient but `grant`, which this strategy sets. Spelt out, not derived: a literal
-// is checked both ways, a name missing from it and a name the options type does not have.
-const CLIENT_CREDENTIALS_STRATEGY_OPTIONS: KnownOptions<ClientCredentialsStrategyOptions> = {
-  preRegistered: true,
-  redirectUri: true,
-  authorizationHandler: true,
-  clientMetadataUrl: true,
-  clientMetadataPrivateKey: true,
-  clientMetadata: true,
-  store: true,
-  lock: true,
-  account: true,
-  allowInsecureLoopback: true,
-  lookup: true,
-  oauthFetch: true,
-  maxStepUps: true,
-  maxUnauthorizedRetries: true,
-  refreshSkewMs: true,
-  requestOfflineAccess: true,
-  protocolVersion: true,
-  selectAuthorizationServer: true,
-  dpopKeyPair: true,
-  pendingTtlMs: true,
-  logger: true,
-  now: true,
-};
+// Those of createOAuthClient but `grant`, which this strategy sets (its options type is derived the same way).
+const { grant: _grant, ...CLIENT_CREDENTIALS_STRATEGY_OPTIONS } = OAUTH_CLIENT_OPTIONS;
 
 /**
  * The client-credentials grant (X-01) as an {@link AuthStrategy}: machine-to-machine, with discovery,
