@@ -271,6 +271,14 @@ export function canonicalServerUrl(serverUrl: URL | string): string {
 export async function discover(serverUrl: URL, options: DiscoverOptions): Promise<DiscoveryResult> {
   const prm = await discoverProtectedResource(serverUrl, options);
   if (prm === undefined) {
+    // A server whose 401 names its metadata is not a 2025-03-26 server: guessing endpoints at its
+    // origin would only end in a confusing registration or token error (C-01, C-02).
+    if (options.resourceMetadata !== undefined) {
+      throw new McpOAuthError(
+        'metadata_not_found',
+        `The server's 401 names protected resource metadata at ${options.resourceMetadata}, but neither it nor the well-known URLs of ${serverUrl.origin} answered 200`,
+      );
+    }
     return { resource: canonicalServerUrl(serverUrl), resourceMetadata: undefined, authorizationServer: await discoverLegacyAuthorizationServer(serverUrl, options) };
   }
   const servers = prm.authorization_servers ?? [];

@@ -169,6 +169,13 @@ describe('2025-03-26 fallbacks', () => {
       registration_endpoint: 'https://mcp.example/register',
     });
   });
+  it('C-01 C-02 a 401 that names its metadata rules the fallbacks out: no PRM there or at the well-known URLs is metadata_not_found', async () => {
+    const { fetch, requested } = mapFetch({ 'https://mcp.example/.well-known/oauth-authorization-server': AS_META('https://mcp.example') });
+    const resourceMetadata = 'https://mcp.example/.well-known/oauth-protected-resource/mcp';
+    const error = await discover(new URL('https://mcp.example/mcp'), { fetch, resourceMetadata }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'McpOAuthError', code: 'metadata_not_found', message: expect.stringContaining(resourceMetadata) });
+    expect(requested).not.toContain('https://mcp.example/.well-known/oauth-authorization-server');
+  });
   it('C-26 canonical server URL drops query, fragment and a lone slash', () => {
     expect(canonicalServerUrl('https://MCP.example/mcp?x=1#f')).toBe('https://mcp.example/mcp');
     expect(canonicalServerUrl('https://mcp.example/')).toBe('https://mcp.example');
