@@ -220,6 +220,9 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   };
 
   const fromMemory = verifier[answerFromMemory];
+  // A client's metadata request that reaches this middleware was not answered before it: said once.
+  const metadataPath = new URL(resourceMetadata).pathname;
+  let warnedAboutMetadata = false;
 
   return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     let token: string;
@@ -230,6 +233,12 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
       // request with a token is authenticated whatever its method, and the common case reads one
       // property of `req` less (each costs a V8 lookup: Express gives every request its own map).
       if (isPreflight(req)) return next();
+      if (!warnedAboutMetadata && isRequestFor(req, metadataPath)) {
+        warnedAboutMetadata = true;
+        console.warn(
+          `bearerAuth() was asked for its own resource_metadata (${metadataPath}): clients cannot discover the authorization server. Serve protectedResourceMetadata() before bearerAuth(), at the application root.`,
+        );
+      }
       return fail(error, res, next, settings);
     }
     // A token in repeated use (what a client sends for the token's whole life; for a JWT from its
@@ -293,6 +302,13 @@ function fail(error: unknown, res: ServerResponse, next: NextFunction, settings:
   if (error instanceof TokenVerificationError) return sendBearerError(res, error, settings, token);
   if (error instanceof JsonRpcHttpError) return sendJsonRpcError(res, error);
   next(error);
+}
+
+/** Whether the request is for `pathname`, under whatever mount path (Express keeps the original in `originalUrl`). */
+function isRequestFor(req: IncomingMessage, pathname: string): boolean {
+  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
+  const q = url.indexOf('?');
+  return (q === -1 ? url : url.slice(0, q)) === pathname;
 }
 
 /** A CORS preflight: `OPTIONS` with `Access-Control-Request-Method` (Fetch §3.2.2). */

@@ -121,3 +121,20 @@ describe('bearerAuth and a verifier that cannot verify (503)', () => {
     expect((await request(app({ verifier: outage, onUnavailable })).post('/mcp').set('Authorization', 'Bearer abc')).status).toBe(503);
   });
 });
+
+describe('bearerAuth in front of its own metadata', () => {
+  it('S-04 a metadata request that reaches it (metadata route missing, or behind it) is challenged as usual and said once', async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
+    try {
+      const a = express();
+      a.use(bearerAuth({ verifier: async () => Promise.reject(new Error('unused')), resourceMetadataUrl: METADATA, audience: RESOURCE }));
+      for (let i = 0; i < 2; i++) expect((await request(a).get('/.well-known/oauth-protected-resource/mcp')).status).toBe(401);
+      expect((await request(a).get('/mcp')).status).toBe(401);
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings).toEqual([expect.stringContaining('bearerAuth() was asked for its own resource_metadata (/.well-known/oauth-protected-resource/mcp)')]);
+  });
+});

@@ -104,10 +104,18 @@ export function protectedResourceMetadata(
     : undefined;
 
   const cacheControl = `public, max-age=${cacheMaxAge}`;
+  let warnedAboutMount = false;
 
   return (req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     const route = routes.get(requestPathname(req));
     if (!route) {
+      // Mounted under a path (`app.use('/mcp', …)`), it never sees a well-known URL: the clients'
+      // discovery then fails with a 404 far from the cause. Said once, where the operator looks.
+      const mountPath = (req as IncomingMessage & { baseUrl?: unknown }).baseUrl;
+      if (!warnedAboutMount && typeof mountPath === 'string' && mountPath !== '') {
+        warnedAboutMount = true;
+        console.warn(`protectedResourceMetadata() is mounted under ${mountPath}, where it serves nothing: mount it at the application root (app.use(protectedResourceMetadata(…)))`);
+      }
       if (mirror) mirror(req, res, next);
       else next();
       return;

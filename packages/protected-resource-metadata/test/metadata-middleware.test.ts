@@ -205,3 +205,37 @@ describe('protectedResourceMetadata: misspelt options', () => {
     expect(() => protectedResourceMetadata(mcp, options as never)).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_UNKNOWN_OPTION', message: expect.stringContaining(message) }));
   });
 });
+
+describe('protectedResourceMetadata: mounted where it cannot serve', () => {
+  it('S-04 mounted under a path, it says so once (console.warn) and lets requests through', async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
+    try {
+      const app = express();
+      app.use('/mcp', protectedResourceMetadata(mcp));
+      app.post('/mcp', (_req, res) => res.json({ ok: true }));
+      expect((await request(app).get('/.well-known/oauth-protected-resource/mcp')).status).toBe(404);
+      expect((await request(app).post('/mcp')).status).toBe(200);
+      expect((await request(app).post('/mcp')).status).toBe(200);
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings).toEqual([expect.stringContaining('mounted under /mcp, where it serves nothing: mount it at the application root')]);
+  });
+
+  it('S-04 mounted at the root, it warns about nothing', async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
+    try {
+      const app = express();
+      app.use(protectedResourceMetadata(mcp));
+      app.post('/mcp', (_req, res) => res.json({ ok: true }));
+      expect((await request(app).post('/mcp')).status).toBe(200);
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings).toEqual([]);
+  });
+});
