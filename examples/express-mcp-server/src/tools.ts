@@ -1,11 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { AuthInfo } from '@portcullis/token-verification';
+import { isAuthInfo, type AuthInfo } from '@portcullis/token-verification';
 import { UpstreamTokenError } from '@portcullis/upstream-tokens';
 import { z } from 'zod';
 
 /** `bearerAuth` puts a `@portcullis/token-verification` AuthInfo on `req.auth`; the SDK hands it over unchanged. */
-const caller = (authInfo: unknown): AuthInfo | undefined => authInfo as AuthInfo | undefined;
+const caller = (authInfo: unknown): AuthInfo | undefined => (isAuthInfo(authInfo) ? authInfo : undefined);
 
 const text = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value, null, 2) }] });
 const failure = (message: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text: message }] });

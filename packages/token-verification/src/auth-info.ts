@@ -48,3 +48,22 @@ export const answerFromMemory: unique symbol = Symbol.for('@portcullis/token-ver
 export type TokenVerifier = ((token: string, context?: VerifyContext) => Promise<AuthInfo>) & {
   readonly [answerFromMemory]?: (token: string) => AuthInfo | undefined;
 };
+
+/**
+ * Whether `value` has the shape of an {@link AuthInfo}: for code that receives one typed as something
+ * narrower, as MCP SDK tool handlers do (`extra.authInfo` is the SDK's type, without `subject`,
+ * `issuer` or `claims`, though `bearerAuth` put ours there unchanged).
+ *
+ * @example if (isAuthInfo(extra.authInfo)) console.log(extra.authInfo.subject);
+ */
+export function isAuthInfo(value: unknown): value is AuthInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const info = value as Record<string, unknown>;
+  return (
+    typeof info['token'] === 'string' &&
+    typeof info['clientId'] === 'string' &&
+    Array.isArray(info['scopes']) &&
+    typeof info['claims'] === 'object' &&
+    info['claims'] !== null
+  );
+}

@@ -1,4 +1,4 @@
-export { answerFromMemory } from './auth-info.js';
+export { answerFromMemory, isAuthInfo } from './auth-info.js';
 export type { AuthInfo, TokenVerifier, VerifyContext } from './auth-info.js';
 export {
   ConfigurationError,

@@ -71,3 +71,16 @@ describe('cached results cannot be changed by a handler (S-22)', () => {
     expect(Object.isFrozen(cached.claims['nested'])).toBe(true);
   });
 });
+
+describe('isAuthInfo', () => {
+  it('recognises an AuthInfo this package made, and nothing narrower', async () => {
+    const { cacheVerifiedTokens: cache, isAuthInfo: guard } = await import('../src/index.js');
+    const info = await cache(async (token) => ({ token, clientId: 'c', scopes: ['a'], claims: { sub: 'u' }, subject: 'u' }))('opaque');
+    expect(guard(info)).toBe(true);
+    // The MCP SDK's own AuthInfo has no claims; a string or null is none at all.
+    expect(guard({ token: 't', clientId: 'c', scopes: [] })).toBe(false);
+    expect(guard({ token: 't', clientId: 'c', scopes: 'a', claims: {} })).toBe(false);
+    expect(guard('t')).toBe(false);
+    expect(guard(null)).toBe(false);
+  });
+});
