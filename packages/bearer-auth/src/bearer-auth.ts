@@ -6,9 +6,11 @@ import {
   InsufficientScopeError,
   InvalidTokenError,
   TokenVerificationError,
+  verifierTrust,
   type AuthInfo,
   type KnownOptions,
   type TokenVerifier,
+  type VerifierTrust,
   type VerifierUnavailableError,
 } from '@portcullis/token-verification';
 import {
@@ -143,6 +145,8 @@ export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
 
   const resourceMetadata = resolveMetadataUrl(options);
   const audience = resolveAudience(options, resourceMetadata);
+  const trust = verifier[verifierTrust];
+  if (trust !== undefined) assertVerifierFits(trust, audience, resource);
 
   const requiredScopes = options.requiredScopes === undefined ? [] : validateScopes(options.requiredScopes, 'requiredScopes');
   const challengeScopes =
@@ -337,6 +341,26 @@ function audienceClaimNames(aud: unknown, audience: string): boolean {
 
 function union(a: readonly string[], b: readonly string[]): readonly string[] {
   return b.length === 0 ? a : [...new Set([...a, ...b])];
+}
+
+/**
+ * A verifier that would refuse every token this mount's clients can bring is a start-up error, not a
+ * 401 (or a 503) on every request: one for another audience, or one trusting an issuer the resource's
+ * metadata does not name (clients get their tokens from those, RFC 9728 §2).
+ */
+function assertVerifierFits(trust: VerifierTrust, audience: string | undefined, resource: ProtectedResource | undefined): void {
+  if (audience !== undefined && !trust.audiences.some((accepted) => sameResource(accepted, audience))) {
+    throw new ConfigurationError(
+      'ERR_RESOURCE_MISMATCH',
+      `The verifier accepts tokens for ${trust.audiences.join(', ')}, not for this resource ${audience}: give it audience: '${audience}'`,
+    );
+  }
+  if (resource !== undefined && trust.issuer !== undefined && !resource.authorizationServers.includes(trust.issuer)) {
+    throw new ConfigurationError(
+      'ERR_RESOURCE_MISMATCH',
+      `The verifier accepts tokens from ${trust.issuer}, but the resource names ${resource.authorizationServers.join(', ')} as its authorization servers, where clients get their tokens (issuers compare as exact strings)`,
+    );
+  }
 }
 
 function resolveMetadataUrl(options: BearerAuthOptions): string {

@@ -111,8 +111,9 @@ describe('bearerAuth with real tokens from oidc-provider', () => {
     const key = await createTestKey('ES256');
     const jwks = await startJwksServer([key.publicJwk]);
     try {
-      const verifier = createJwtVerifier({ issuer: 'https://issuer.example', audience: JWT_RESOURCE, jwksUri: jwks.url });
-      const expired = await mintAccessToken(key, { iss: 'https://issuer.example', aud: JWT_RESOURCE, exp: Math.floor(Date.now() / 1000) - 600 });
+      // The fixture AS's issuer (the resource names it), with a key of our own to sign an expired token.
+      const verifier = createJwtVerifier({ issuer: fx.as.issuer, audience: JWT_RESOURCE, jwksUri: jwks.url });
+      const expired = await mintAccessToken(key, { iss: fx.as.issuer, aud: JWT_RESOURCE, exp: Math.floor(Date.now() / 1000) - 600 });
       const res = await request(app({ verifier })).post('/mcp').set('Authorization', `Bearer ${expired}`);
       expect(res.status).toBe(401);
       expect(expectChallengeBasics(res, expired).params['error']).toBe('invalid_token');

@@ -5,6 +5,7 @@ import express from 'express';
 import request from 'supertest';
 import { createJwtVerifier, VerifierUnavailableError, type AuthInfo, type TokenVerifier } from '@portcullis/token-verification';
 import { createTestKey, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
+import { defineProtectedResource } from '@portcullis/protected-resource-metadata';
 import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
 import { parseChallenge } from './support.js';
 
@@ -136,5 +137,21 @@ describe('bearerAuth in front of its own metadata', () => {
       console.warn = original;
     }
     expect(warnings).toEqual([expect.stringContaining('bearerAuth() was asked for its own resource_metadata (/.well-known/oauth-protected-resource/mcp)')]);
+  });
+});
+
+describe('bearerAuth and a verifier configured for something else', () => {
+  const mcp = defineProtectedResource({ resource: RESOURCE, authorizationServers: [ISSUER] });
+  it.each([
+    ['another audience', { issuer: ISSUER, audience: 'https://other.portcullis.test/mcp' }, /accepts tokens for https:\/\/other\.portcullis\.test\/mcp, not for this resource/],
+    ['an issuer the metadata does not name (a trailing slash)', { issuer: `${ISSUER}/`, audience: RESOURCE }, /accepts tokens from https:\/\/as\.portcullis\.test\/, but the resource names https:\/\/as\.portcullis\.test/],
+  ])('S-11 C-08 a verifier for %s is a start-up error, not a refusal of every request', (_name, verifierOptions, message) => {
+    const verifier = createJwtVerifier({ ...verifierOptions, jwks: { keys: [] } });
+    expect(() => bearerAuth({ verifier, resource: mcp })).toThrow(expect.objectContaining({ code: 'ERR_RESOURCE_MISMATCH', message: expect.stringMatching(message) }));
+  });
+
+  it('a verifier for this resource among others, from an issuer the metadata names, is accepted', () => {
+    const verifier = createJwtVerifier({ issuer: ISSUER, audience: ['https://other.portcullis.test/mcp', RESOURCE], jwks: { keys: [] } });
+    expect(() => bearerAuth({ verifier, resource: mcp })).not.toThrow();
   });
 });

@@ -47,7 +47,22 @@ export const answerFromMemory: unique symbol = Symbol.for('@portcullis/token-ver
  */
 export type TokenVerifier = ((token: string, context?: VerifyContext) => Promise<AuthInfo>) & {
   readonly [answerFromMemory]?: (token: string) => AuthInfo | undefined;
+  readonly [verifierTrust]?: VerifierTrust;
 };
+
+/**
+ * The key of what a verifier accepts (see {@link VerifierTrust}). A registered symbol, as
+ * {@link answerFromMemory} is.
+ */
+export const verifierTrust: unique symbol = Symbol.for('@portcullis/token-verification.verifierTrust');
+
+/** Whose tokens, for which resources, a verifier accepts: for middleware to check its own configuration against at start-up. */
+export interface VerifierTrust {
+  /** The issuer whose tokens it accepts; undefined when it does not check one. */
+  readonly issuer: string | undefined;
+  /** The audiences (resource identifiers) it accepts, one of which a token must name. */
+  readonly audiences: readonly string[];
+}
 
 /**
  * Whether `value` has the shape of an {@link AuthInfo}: for code that receives one typed as something

@@ -2,7 +2,7 @@
  * A bounded cache in front of any verifier: repeated verifications of one token skip the
  * signature check (or the introspection call) until the token expires.
  */
-import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
+import { answerFromMemory, verifierTrust, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
 import { clockFrom, positiveNumber, type CurrentDate } from './configuration.js';
 import { ConfigurationError } from './errors.js';
 import { assertKnownOptions, type KnownOptions } from './known-options.js';
@@ -79,6 +79,7 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
       assertPresent(token);
       return fromCache(token, tokenHash(token));
     },
+    ...(verifier[verifierTrust] !== undefined && { [verifierTrust]: verifier[verifierTrust] }),
   });
 }
 

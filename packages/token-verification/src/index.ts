@@ -1,5 +1,5 @@
-export { answerFromMemory, isAuthInfo } from './auth-info.js';
-export type { AuthInfo, TokenVerifier, VerifyContext } from './auth-info.js';
+export { answerFromMemory, isAuthInfo, verifierTrust } from './auth-info.js';
+export type { AuthInfo, TokenVerifier, VerifierTrust, VerifyContext } from './auth-info.js';
 export {
   ConfigurationError,
   InsufficientScopeError,

@@ -14,7 +14,7 @@ import {
   type ClientAuth,
 } from 'oauth4webapi';
 import type { CryptoKey } from 'jose';
-import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
+import { answerFromMemory, verifierTrust, type AuthInfo, type TokenVerifier, type VerifierTrust, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch, unavailableStatus } from './bounded-fetch.js';
 import { assertNotSenderConstrained, assertPresent, freezeAuthInfo, matchAudience, verifiedInfo, withTokenFromOwnResult } from './claims.js';
@@ -221,6 +221,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
       assertPresent(token);
       return fromCache(token, tokenHash(token));
     },
+    [verifierTrust]: { issuer, audiences } satisfies VerifierTrust,
   });
 }
 

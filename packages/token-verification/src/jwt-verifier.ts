@@ -2,7 +2,7 @@
  * JWT access-token verification (RFC 9068, RFC 7519, RFC 8725) on `jose`.
  */
 import { createLocalJWKSet, errors, jwtVerify, UnsecuredJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { answerFromMemory, type AuthInfo, type TokenVerifier, type VerifyContext } from './auth-info.js';
+import { answerFromMemory, verifierTrust, type AuthInfo, type TokenVerifier, type VerifierTrust, type VerifyContext } from './auth-info.js';
 import { discoverMetadata, metadataEndpoint } from './authorization-server-metadata.js';
 import { boundedFetch } from './bounded-fetch.js';
 import { assertNotSenderConstrained, assertPresent, freezeAuthInfo, matchAudience, verifiedInfo, withTokenFromOwnResult } from './claims.js';
@@ -432,7 +432,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   };
   // Synchronous answers for middleware (see TokenVerifier): a hit without a promise, a malformed
   // token refused without a rejection. Everything else waits for the check phase (see verifyMiss).
-  return Object.assign(verifier, { [answerFromMemory]: answerNow });
+  return Object.assign(verifier, { [answerFromMemory]: answerNow, [verifierTrust]: { issuer, audiences } satisfies VerifierTrust });
 }
 
 /** A token the answer from memory could not settle, and what it learnt of it (see `missed`). */
