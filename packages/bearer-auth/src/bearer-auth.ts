@@ -134,7 +134,7 @@ type GrantedRequest = IncomingMessage & { auth?: AuthInfo };
  */
 export function bearerAuth(options: BearerAuthOptions): NodeMiddleware {
   if (options === null || typeof options !== 'object') throw new ConfigurationError('ERR_INVALID_OPTIONS', 'bearerAuth() needs an options object');
-  assertKnownOptions(options, BEARER_AUTH_OPTIONS, 'bearerAuth()', 'ERR_INVALID_OPTIONS');
+  assertKnownOptions(options, BEARER_AUTH_OPTIONS, 'bearerAuth()');
   const { verifier, resource } = options;
   if (typeof verifier !== 'function') {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'verifier must be a function (token) => Promise<AuthInfo>, e.g. createJwtVerifier(...)');

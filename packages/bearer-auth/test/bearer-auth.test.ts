@@ -437,8 +437,8 @@ describe('bearerAuth configuration', () => {
     ['insecure resourceMetadataUrl (S-23)', { resource: undefined, resourceMetadataUrl: 'http://mcp.example.com/x' }, 'ERR_INSECURE_URL', /^resourceMetadataUrl/],
     ['bad required scope', { requiredScopes: ['a b'] }, 'ERR_INVALID_SCOPES', /^requiredScopes/],
     // A misspelt option would leave its check off without a word: the scope check here.
-    ['S-18 a misspelt option', { requiredScope: ['mcp:admin'] }, 'ERR_INVALID_OPTIONS', /^bearerAuth\(\): unknown option "requiredScope" \(did you mean "requiredScopes"\?\)$/],
-    ['an option of another library', { credentialsRequired: false }, 'ERR_INVALID_OPTIONS', /^bearerAuth\(\): unknown option "credentialsRequired"$/],
+    ['S-18 a misspelt option', { requiredScope: ['mcp:admin'] }, 'ERR_UNKNOWN_OPTION', /^bearerAuth\(\): unknown option "requiredScope" \(did you mean "requiredScopes"\?\)$/],
+    ['an option of another library', { credentialsRequired: false }, 'ERR_UNKNOWN_OPTION', /^bearerAuth\(\): unknown option "credentialsRequired"$/],
     ['offline_access in the challenge (S-09)', { challengeScopes: ['offline_access'] }, 'ERR_INVALID_SCOPES', /^challengeScopes.*offline_access/],
     ['name map on a method without names', { operationScopes: { 'tools/list': { x: ['a'] } } }, 'ERR_INVALID_OPTIONS', /^operationScopes\['tools\/list'\]/],
     ['bad operation scope', { operationScopes: { 'tools/call': { x: ['a"b'] } } }, 'ERR_INVALID_SCOPES', /^operationScopes\['tools\/call'\]\['x'\]/],

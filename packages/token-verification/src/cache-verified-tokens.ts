@@ -37,7 +37,7 @@ const CACHE_OPTIONS: KnownOptions<VerifiedTokenCacheOptions> = { maxEntries: tru
  * @example const verify = cacheVerifiedTokens(myCustomVerifier, { maxEntries: 5000 });
  */
 export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTokenCacheOptions = {}): TokenVerifier {
-  if (typeof verifier !== 'function') throw new ConfigurationError('ERR_INVALID_OPTION', '"verifier" must be a verifier function');
+  if (typeof verifier !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', '"verifier" must be a verifier function');
   assertKnownOptions(options, CACHE_OPTIONS, 'cacheVerifiedTokens');
   const cache = new ExpiringLru<Omit<AuthInfo, 'token'>>(positiveNumber(options.maxEntries, 'maxEntries', 10_000, { integer: true }));
   const maxTtl = positiveNumber(options.maxTtl, 'maxTtl', 300);

@@ -13,11 +13,11 @@ export type CurrentDate = Date | (() => Date);
 export function clockFrom(currentDate: CurrentDate | undefined, option = 'currentDate'): Clock {
   if (currentDate === undefined) return () => Math.floor(Date.now() / 1000);
   if (currentDate instanceof Date) {
-    if (Number.isNaN(currentDate.getTime())) throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" is an invalid Date`);
+    if (Number.isNaN(currentDate.getTime())) throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" is an invalid Date`);
     return () => Math.floor(currentDate.getTime() / 1000);
   }
   if (typeof currentDate === 'function') return () => Math.floor(currentDate().getTime() / 1000);
-  throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" must be a Date or a function returning a Date`);
+  throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" must be a Date or a function returning a Date`);
 }
 
 /**
@@ -31,13 +31,13 @@ export function identifier(value: unknown, option: string): string {
     return value.pathname === '/' && !value.search && !value.hash ? value.href.slice(0, -1) : value.href;
   }
   if (typeof value === 'string' && value.length > 0) return value;
-  throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" must be a non-empty string or a URL`);
+  throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" must be a non-empty string or a URL`);
 }
 
 /** One or more identifiers, de-duplicated. */
 export function identifiers(value: unknown, option: string): string[] {
   const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0) throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" must name at least one resource`);
+  if (list.length === 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" must name at least one resource`);
   return [...new Set(list.map((entry, i) => identifier(entry, Array.isArray(value) ? `${option}[${i}]` : option)))];
 }
 
@@ -59,7 +59,7 @@ export function endpointUrl(value: unknown, option: string, allowInsecureHttp: b
     throw new ConfigurationError('ERR_INVALID_URL', `"${option}" must be an absolute URL, got ${JSON.stringify(String(value))}`);
   }
   if (typeof value !== 'string' && !(value instanceof URL)) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" must be a string or a URL`);
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" must be a string or a URL`);
   }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && (allowInsecureHttp || isLoopback(url))) return url;
@@ -74,7 +74,7 @@ export function positiveNumber(value: unknown, option: string, fallback: number,
   // Finite: an infinite clockTolerance would let expired tokens through, an infinite cache age keep a removed key.
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value))) {
     throw new ConfigurationError(
-      'ERR_INVALID_OPTION',
+      'ERR_INVALID_OPTIONS',
       `"${option}" must be a finite ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${String(value)}`,
     );
   }
@@ -83,6 +83,6 @@ export function positiveNumber(value: unknown, option: string, fallback: number,
 
 export function fetchOption(value: unknown, option = 'fetch'): typeof fetch {
   if (value === undefined) return (input, init) => fetch(input, init);
-  if (typeof value !== 'function') throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" must be a fetch-compatible function`);
+  if (typeof value !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" must be a fetch-compatible function`);
   return value as typeof fetch;
 }

@@ -132,7 +132,7 @@ const CACHE_OPTIONS: KnownOptions<IntrospectionCacheOptions> = { maxEntries: tru
 
 export function createIntrospectionVerifier(options: IntrospectionVerifierOptions): TokenVerifier {
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', 'createIntrospectionVerifier needs an options object');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'createIntrospectionVerifier needs an options object');
   }
   assertKnownOptions(options, INTROSPECTION_OPTIONS, 'createIntrospectionVerifier');
   if (typeof options.client === 'object' && options.client !== null) assertKnownOptions(options.client, CLIENT_OPTIONS, 'createIntrospectionVerifier client');
@@ -154,7 +154,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
   const acceptSenderConstrained = options.acceptSenderConstrained === true;
   const cacheOptions = options.cache === undefined ? {} : options.cache;
   if (cacheOptions !== false && (typeof cacheOptions !== 'object' || cacheOptions === null)) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', '"cache" must be { maxEntries?, maxTtl? } or false');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', '"cache" must be { maxEntries?, maxTtl? } or false');
   }
   const cache =
     cacheOptions === false ? undefined : new ExpiringLru<CachedInfo>(positiveNumber(cacheOptions.maxEntries, 'cache.maxEntries', 10_000, { integer: true }));
@@ -259,14 +259,14 @@ function clientAuthentication(
     throw new ConfigurationError('ERR_MISSING_OPTION', '"client" is required: { method, clientId, ... } for the introspection endpoint');
   }
   if (typeof option.clientId !== 'string' || option.clientId.length === 0) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', '"client.clientId" must be a non-empty string');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', '"client.clientId" must be a non-empty string');
   }
   const client = { client_id: option.clientId };
   switch (option.method) {
     case 'client_secret_basic':
     case 'client_secret_post':
       if (typeof option.clientSecret !== 'string' || option.clientSecret.length === 0) {
-        throw new ConfigurationError('ERR_INVALID_OPTION', '"client.clientSecret" must be a non-empty string');
+        throw new ConfigurationError('ERR_INVALID_OPTIONS', '"client.clientSecret" must be a non-empty string');
       }
       return { client, clientAuth: (option.method === 'client_secret_basic' ? ClientSecretBasic : ClientSecretPost)(option.clientSecret) };
     case 'private_key_jwt':
@@ -276,11 +276,11 @@ function clientAuthentication(
       try {
         return { client, clientAuth: PrivateKeyJwt(option.kid === undefined ? option.privateKey : { key: option.privateKey, kid: option.kid }) };
       } catch (cause) {
-        throw new ConfigurationError('ERR_INVALID_OPTION', `"client.privateKey" must be a private signing CryptoKey: ${(cause as Error).message}`);
+        throw new ConfigurationError('ERR_INVALID_OPTIONS', `"client.privateKey" must be a private signing CryptoKey: ${(cause as Error).message}`);
       }
     default:
       throw new ConfigurationError(
-        'ERR_INVALID_OPTION',
+        'ERR_INVALID_OPTIONS',
         `"client.method" must be "client_secret_basic", "client_secret_post" or "private_key_jwt", got ${JSON.stringify((option as { method?: unknown }).method)}`,
       );
   }

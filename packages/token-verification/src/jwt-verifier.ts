@@ -174,7 +174,7 @@ const JWT_OPTIONS: KnownOptions<JwtVerifierOptions> = {
 const CACHE_OPTIONS: KnownOptions<JwtCacheOptions> = { maxEntries: true, maxTtl: true };
 
 export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('ERR_INVALID_OPTION', 'createJwtVerifier needs an options object');
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'createJwtVerifier needs an options object');
   assertKnownOptions(options, JWT_OPTIONS, 'createJwtVerifier');
   if (typeof options.cache === 'object' && options.cache !== null) assertKnownOptions(options.cache, CACHE_OPTIONS, 'createJwtVerifier cache');
   const issuer = identifier(options.issuer, 'issuer');
@@ -199,7 +199,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   const algorithms = checkAlgorithms(options.algorithms, options.secret !== undefined);
   const cacheOptions = options.cache === undefined ? {} : options.cache;
   if (cacheOptions !== false && (typeof cacheOptions !== 'object' || cacheOptions === null)) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', '"cache" must be { maxEntries?, maxTtl? } or false');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', '"cache" must be { maxEntries?, maxTtl? } or false');
   }
   const cache =
     cacheOptions === false
@@ -217,12 +217,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   } else if (options.jwks !== undefined) {
     // A private key given to a verifier is a secret in the wrong place: said at once, not a 401 per token.
     if (Array.isArray(options.jwks?.keys) && options.jwks.keys.some(hasPrivateMembers)) {
-      throw new ConfigurationError('ERR_INVALID_OPTION', '"jwks" holds a private key: give the verifier the public keys only');
+      throw new ConfigurationError('ERR_INVALID_OPTIONS', '"jwks" holds a private key: give the verifier the public keys only');
     }
     try {
       key = createLocalJWKSet(verificationKeys(options.jwks));
     } catch (cause) {
-      throw new ConfigurationError('ERR_INVALID_OPTION', `"jwks" must be a JSON Web Key Set ({ keys: [...] }): ${(cause as Error).message}`);
+      throw new ConfigurationError('ERR_INVALID_OPTIONS', `"jwks" must be a JSON Web Key Set ({ keys: [...] }): ${(cause as Error).message}`);
     }
   } else {
     const keySetOptions = { fetcher, timeout, cooldown, cacheMaxAge, now: () => Date.now() };
@@ -477,13 +477,13 @@ function isCompactShape(token: string): boolean {
 function checkAlgorithms(option: readonly string[] | undefined, hasSecret: boolean): string[] {
   if (option === undefined) return [...(hasSecret ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS)];
   if (!Array.isArray(option) || option.length === 0) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', '"algorithms" must be a non-empty array of JWS algorithm names');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', '"algorithms" must be a non-empty array of JWS algorithm names');
   }
   for (const alg of option) {
     if (typeof alg === 'string' && alg.toLowerCase() === 'none') {
       throw new ConfigurationError('ERR_INSECURE_ALGORITHM', '"algorithms" must not contain "none": unsigned tokens are never accepted');
     }
-    if (!KNOWN_ALGORITHMS.has(alg)) throw new ConfigurationError('ERR_INVALID_OPTION', `"algorithms" contains an unknown algorithm ${JSON.stringify(alg)}`);
+    if (!KNOWN_ALGORITHMS.has(alg)) throw new ConfigurationError('ERR_INVALID_OPTIONS', `"algorithms" contains an unknown algorithm ${JSON.stringify(alg)}`);
     // Mixing HMAC with public keys is the algorithm-confusion attack (RFC 8725 §2.1, §3.1): a public
     // key must never be usable as an HMAC secret, so HMAC needs its own verifier and its own secret.
     if (HMAC.has(alg) && !hasSecret) {

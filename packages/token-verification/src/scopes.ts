@@ -29,7 +29,7 @@ export function scopeReader(option: unknown, name = 'scopeClaims'): (claims: Rea
     const list = [...(option as string[])];
     return (claims) => readScopes(claims, list);
   }
-  throw new ConfigurationError('ERR_INVALID_OPTION', `"${name}" must be a non-empty array of claim names or a function (claims) => string[]`);
+  throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${name}" must be a non-empty array of claim names or a function (claims) => string[]`);
 }
 
 /**

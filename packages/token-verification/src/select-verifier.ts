@@ -44,7 +44,7 @@ function unverifiedIssuer(token: string): string | null | undefined {
 }
 
 function checkVerifier(value: unknown, option: string): TokenVerifier {
-  if (typeof value !== 'function') throw new ConfigurationError('ERR_INVALID_OPTION', `"${option}" must be a verifier function (token, context?) => Promise<AuthInfo>`);
+  if (typeof value !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', `"${option}" must be a verifier function (token, context?) => Promise<AuthInfo>`);
   return value as TokenVerifier;
 }
 
@@ -65,16 +65,16 @@ function checkVerifier(value: unknown, option: string): TokenVerifier {
  */
 export function selectVerifierByIssuer(verifiers: Readonly<Record<string, TokenVerifier>>, options: SelectByIssuerOptions = {}): TokenVerifier {
   if (typeof verifiers !== 'object' || verifiers === null) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', '"verifiers" must be an object mapping issuer identifiers to verifiers');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', '"verifiers" must be an object mapping issuer identifiers to verifiers');
   }
   assertKnownOptions(options, BY_ISSUER_OPTIONS, 'selectVerifierByIssuer');
   const byIssuer = new Map<string, TokenVerifier>();
   for (const [issuer, verifier] of Object.entries(verifiers)) {
-    if (issuer.length === 0) throw new ConfigurationError('ERR_INVALID_OPTION', 'Issuer identifiers must be non-empty');
+    if (issuer.length === 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'Issuer identifiers must be non-empty');
     byIssuer.set(issuer, checkVerifier(verifier, `verifiers[${JSON.stringify(issuer)}]`));
   }
   if (byIssuer.size === 0 && options.opaque === undefined) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', 'selectVerifierByIssuer needs at least one issuer or an "opaque" verifier');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'selectVerifierByIssuer needs at least one issuer or an "opaque" verifier');
   }
   const opaque = options.opaque === undefined ? undefined : checkVerifier(options.opaque, 'opaque');
 
@@ -98,7 +98,7 @@ export function selectVerifierByIssuer(verifiers: Readonly<Record<string, TokenV
  */
 export function selectVerifierByTokenShape(options: SelectByShapeOptions): TokenVerifier {
   if (typeof options !== 'object' || options === null || (options.jwt === undefined && options.opaque === undefined)) {
-    throw new ConfigurationError('ERR_INVALID_OPTION', 'selectVerifierByTokenShape needs a "jwt" and/or an "opaque" verifier');
+    throw new ConfigurationError('ERR_INVALID_OPTIONS', 'selectVerifierByTokenShape needs a "jwt" and/or an "opaque" verifier');
   }
   assertKnownOptions(options, BY_SHAPE_OPTIONS, 'selectVerifierByTokenShape');
   const jwt = options.jwt === undefined ? undefined : checkVerifier(options.jwt, 'jwt');

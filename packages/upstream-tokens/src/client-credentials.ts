@@ -36,7 +36,7 @@ export interface ClientCredentialsSource {
 const SOURCE_OPTIONS: KnownOptions<ClientCredentialsSourceOptions> = { ...TOKEN_ENDPOINT_OPTIONS, resource: true, audience: true, scope: true, cache: true, now: true };
 
 export function createClientCredentialsSource(options: ClientCredentialsSourceOptions): ClientCredentialsSource {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, SOURCE_OPTIONS, 'createClientCredentialsSource', 'unknown_option');
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, SOURCE_OPTIONS, 'createClientCredentialsSource', 'ERR_UNKNOWN_OPTION');
   const endpoint = createTokenEndpoint(options, 'createClientCredentialsSource');
   const now = options.now ?? Date.now;
   const cache = createTokenCache(options.cache ?? {}, now, 'createClientCredentialsSource');

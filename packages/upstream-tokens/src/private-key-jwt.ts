@@ -40,7 +40,7 @@ const SIGNING_KEYS: Readonly<Record<string, (algorithm: SigningAlgorithm) => boo
  * otherwise fail only at the first request, with a raw TypeError.
  */
 export function privateKeyJwt(privateKey: CryptoKey | JWK, kid: string | undefined, factory: string): () => Promise<oauth.ClientAuth> {
-  const invalid = (why: string) => new ConfigurationError('invalid_private_key', `${factory}: client.privateKey ${why} (private_key_jwt signs with a private key, RFC 7523 §2.2)`);
+  const invalid = (why: string) => new ConfigurationError('ERR_INVALID_KEY', `${factory}: client.privateKey ${why} (private_key_jwt signs with a private key, RFC 7523 §2.2)`);
   if (typeof (privateKey as JWK).kty === 'string') {
     const jwk = privateKey as JWK;
     const wanted = typeof jwk.alg === 'string' ? JWK_ALGORITHMS[jwk.alg] : undefined;

@@ -11,10 +11,10 @@ export function resourceParameter(value: URL | string | undefined, option: strin
   if (value === undefined) return undefined;
   const resource = String(value);
   // A '#' can only be the fragment delimiter in a URI that parses (elsewhere it is percent-encoded).
-  if (!URL.canParse(resource) || resource.includes('#')) throw new ConfigurationError('invalid_resource', `${option} must be an absolute URI without a fragment (RFC 8707 §2)`);
+  if (!URL.canParse(resource) || resource.includes('#')) throw new ConfigurationError('ERR_INVALID_RESOURCE', `${option} must be an absolute URI without a fragment (RFC 8707 §2)`);
   // Sent verbatim, so it must be the URI it parses to: the AS and the upstream API may read a string
   // that URL parsing repairs as two different resources (the same rule as protected-resource-metadata).
-  if (needsRepair(resource)) throw new ConfigurationError('invalid_resource', `${option} must be written as it parses: no surrounding or inner whitespace, backslash or dot segment`);
+  if (needsRepair(resource)) throw new ConfigurationError('ERR_INVALID_RESOURCE', `${option} must be written as it parses: no surrounding or inner whitespace, backslash or dot segment`);
   return resource;
 }
 
@@ -33,7 +33,7 @@ export function scopeParameter(value: string | readonly string[] | undefined, op
   if (value === undefined) return undefined;
   const scopes = typeof value === 'string' ? (value === '' ? [] : value.split(' ')) : value;
   for (const scope of scopes) {
-    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) throw new ConfigurationError('invalid_scope', `${option} has ${JSON.stringify(scope)}, which is not a scope-token (RFC 6749 §3.3: printable ASCII without space, quote or backslash)`);
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) throw new ConfigurationError('ERR_INVALID_SCOPES', `${option} has ${JSON.stringify(scope)}, which is not a scope-token (RFC 6749 §3.3: printable ASCII without space, quote or backslash)`);
   }
   return scopes.length === 0 ? undefined : scopes.join(' ');
 }

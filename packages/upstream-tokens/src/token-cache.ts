@@ -41,7 +41,7 @@ export function cacheKey(...parts: readonly string[]): string {
 const CACHE_OPTIONS: KnownOptions<TokenCacheOptions> = { maxEntries: true, skewSeconds: true };
 
 export function createTokenCache(options: TokenCacheOptions | false, now: () => number, factory = 'createTokenCache'): TokenCache {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, CACHE_OPTIONS, `${factory}: cache`, 'unknown_option');
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, CACHE_OPTIONS, `${factory}: cache`, 'ERR_UNKNOWN_OPTION');
   const inFlight = new Map<string, Promise<UpstreamToken>>();
   if (options === false) {
     return {
@@ -58,8 +58,8 @@ export function createTokenCache(options: TokenCacheOptions | false, now: () => 
   const maxEntries = options.maxEntries ?? 1000;
   const skewSeconds = options.skewSeconds ?? 30;
   // NaN would never evict (size > NaN is false) and a negative skew would serve expired tokens.
-  if (!Number.isSafeInteger(maxEntries) || maxEntries <= 0) throw new ConfigurationError('invalid_cache', `${factory}: cache.maxEntries must be a positive integer`);
-  if (typeof skewSeconds !== 'number' || !Number.isFinite(skewSeconds) || skewSeconds < 0) throw new ConfigurationError('invalid_cache', `${factory}: cache.skewSeconds must be a finite number ≥ 0`);
+  if (!Number.isSafeInteger(maxEntries) || maxEntries <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', `${factory}: cache.maxEntries must be a positive integer`);
+  if (typeof skewSeconds !== 'number' || !Number.isFinite(skewSeconds) || skewSeconds < 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', `${factory}: cache.skewSeconds must be a finite number ≥ 0`);
   const skewMs = skewSeconds * 1000;
   // A Map keeps insertion order: re-inserting on a hit makes the first key the least recently used.
   const entries = new Map<string, UpstreamToken & { readonly expiresAt: number }>();

@@ -32,7 +32,7 @@ export type TokenEndpointOptions = TokenEndpointLocation & {
   readonly fetch?: typeof fetch;
   /** Timeout per request to the AS, in ms. Default 10 000. */
   readonly timeout?: number;
-  /** INSECURE, development and test only: allow an `http:` issuer or token endpoint. Default false. */
+  /** INSECURE, development and test only: allow an `http:` issuer or token endpoint on any host (loopback hosts need no flag). Default false. */
   readonly allowInsecureHttp?: boolean;
 };
 
@@ -47,13 +47,19 @@ export interface TokenEndpoint {
 function parseUrl(value: URL | string, option: string, allowInsecureHttp: boolean): URL {
   // The value is never quoted: it may hold a password.
   const url = URL.parse(String(value));
-  if (!url) throw new ConfigurationError('invalid_url', `${option} must be an absolute URL`);
+  if (!url) throw new ConfigurationError('ERR_INVALID_URL', `${option} must be an absolute URL`);
   // A user:password@ would reach every message and cause that names the endpoint; credentials go in `client`.
-  if (url.username !== '' || url.password !== '') throw new ConfigurationError('invalid_url', `${option} must not contain user information (credentials go in client)`);
-  if (url.protocol !== 'https:' && !(allowInsecureHttp && url.protocol === 'http:')) {
-    throw new ConfigurationError('insecure_url', `${option} must be https (set allowInsecureHttp: true for local development only)`);
+  if (url.username !== '' || url.password !== '') throw new ConfigurationError('ERR_INVALID_URL', `${option} must not contain user information (credentials go in client)`);
+  if (!isAllowedProtocol(url, allowInsecureHttp)) {
+    throw new ConfigurationError('ERR_INSECURE_URL', `${option} must be https (http is accepted for loopback hosts, or anywhere with allowInsecureHttp: true, for local development only)`);
   }
   return url;
+}
+
+/** https; http on a loopback host (development on this machine), or anywhere with `allowInsecureHttp`: the rule of token-verification. */
+function isAllowedProtocol(url: URL, allowInsecureHttp: boolean): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (allowInsecureHttp || url.hostname === 'localhost' || url.hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(url.hostname));
 }
 
 /** The options every factory over a token endpoint takes (see {@link TokenEndpointOptions}). */
@@ -72,35 +78,36 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
   const allowInsecureHttp = options.allowInsecureHttp === true;
   const timeout = options.timeout ?? 10_000;
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('invalid_timeout', `${factory}: timeout must be a positive number of ms`);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', `${factory}: timeout must be a positive number of ms`);
   const client = options.client as ClientAuthentication | undefined;
-  if (typeof client === 'object' && client !== null) assertKnownOptions(client, CLIENT_OPTIONS, `${factory}: client`, 'unknown_option');
+  if (typeof client === 'object' && client !== null) assertKnownOptions(client, CLIENT_OPTIONS, `${factory}: client`, 'ERR_UNKNOWN_OPTION');
   if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
-    throw new ConfigurationError('missing_client', `${factory}: client.clientId is required (this server's own client, never the caller's)`);
+    throw new ConfigurationError('ERR_MISSING_OPTION', `${factory}: client.clientId is required (this server's own client, never the caller's)`);
   }
   let auth: () => Promise<oauth.ClientAuth>;
   switch (client.method) {
     case 'client_secret_basic':
     case 'client_secret_post': {
-      if (typeof client.clientSecret !== 'string' || client.clientSecret === '') throw new ConfigurationError('missing_client_secret', `${factory}: client.clientSecret is required for ${client.method}`);
+      if (typeof client.clientSecret !== 'string' || client.clientSecret === '') throw new ConfigurationError('ERR_MISSING_OPTION', `${factory}: client.clientSecret is required for ${client.method}`);
       const method = client.method === 'client_secret_basic' ? oauth.ClientSecretBasic(client.clientSecret) : oauth.ClientSecretPost(client.clientSecret);
       auth = async () => method;
       break;
     }
     case 'private_key_jwt': {
       const { privateKey, kid } = client;
-      if (!privateKey) throw new ConfigurationError('missing_private_key', `${factory}: client.privateKey is required for private_key_jwt`);
+      if (!privateKey) throw new ConfigurationError('ERR_MISSING_OPTION', `${factory}: client.privateKey is required for private_key_jwt`);
       auth = privateKeyJwt(privateKey, kid, factory);
       break;
     }
     default:
-      throw new ConfigurationError('invalid_client_method', `${factory}: client.method must be client_secret_basic, client_secret_post or private_key_jwt`);
+      throw new ConfigurationError('ERR_INVALID_OPTIONS', `${factory}: client.method must be client_secret_basic, client_secret_post or private_key_jwt`);
   }
 
   const customFetch = (url: string, init: oauth.CustomFetchOptions<string, unknown>): Promise<Response> => fetchImpl(url, init as RequestInit);
+  // oauth4webapi refuses http unless told; every URL it is given has passed isAllowedProtocol first.
   const requestOptions = () => ({
     [oauth.customFetch]: customFetch,
-    [oauth.allowInsecureRequests]: allowInsecureHttp,
+    [oauth.allowInsecureRequests]: true,
     signal: AbortSignal.timeout(timeout),
   });
 
@@ -129,6 +136,9 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
           if (!endpoint || endpoint.username !== '' || endpoint.password !== '') {
             throw new UpstreamTokenError('discovery_failed', `${issuer.href} advertises a token_endpoint that is not an absolute URL without user information`);
           }
+          if (!isAllowedProtocol(endpoint, allowInsecureHttp)) {
+            throw new UpstreamTokenError('discovery_failed', `${issuer.href} advertises a token_endpoint that is not https (http only on loopback hosts, or with allowInsecureHttp)`);
+          }
           return as;
         } catch (error) {
           if (error instanceof UpstreamTokenError) throw error;
@@ -143,7 +153,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
     };
     label = issuer.href;
   } else {
-    throw new ConfigurationError('missing_issuer', `${factory}: give issuer (discovered, RFC 8414) or tokenEndpoint`);
+    throw new ConfigurationError('ERR_MISSING_OPTION', `${factory}: give issuer (discovered, RFC 8414) or tokenEndpoint`);
   }
 
   const oauthClient: oauth.Client = { client_id: client.clientId };

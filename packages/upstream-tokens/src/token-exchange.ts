@@ -54,7 +54,7 @@ const EXCHANGER_OPTIONS: KnownOptions<TokenExchangerOptions> = { ...TOKEN_ENDPOI
 const TARGET_OPTIONS: KnownOptions<ExchangeTarget> = { audience: true, resource: true, scope: true };
 
 export function createTokenExchanger(options: TokenExchangerOptions): TokenExchanger {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, EXCHANGER_OPTIONS, 'createTokenExchanger', 'unknown_option');
+  if (typeof options === 'object' && options !== null) assertKnownOptions(options, EXCHANGER_OPTIONS, 'createTokenExchanger', 'ERR_UNKNOWN_OPTION');
   const endpoint = createTokenEndpoint(options, 'createTokenExchanger');
   const now = options.now ?? Date.now;
   const cache = createTokenCache(options.cache ?? {}, now, 'createTokenExchanger');
@@ -62,9 +62,9 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     async exchange(auth, target) {
       // Mistakes in the call reject before any request.
       const token = auth?.token;
-      if (typeof token !== 'string' || token === '') throw new ConfigurationError('missing_subject_token', 'exchange: auth.token is required (the verified incoming token)');
-      if (typeof target === 'object' && target !== null) assertKnownOptions(target, TARGET_OPTIONS, 'exchange', 'unknown_option');
-      if (target?.audience === undefined || String(target.audience) === '') throw new ConfigurationError('missing_audience', 'exchange: audience is required (the upstream the token is for)');
+      if (typeof token !== 'string' || token === '') throw new ConfigurationError('ERR_MISSING_OPTION', 'exchange: auth.token is required (the verified incoming token)');
+      if (typeof target === 'object' && target !== null) assertKnownOptions(target, TARGET_OPTIONS, 'exchange', 'ERR_UNKNOWN_OPTION');
+      if (target?.audience === undefined || String(target.audience) === '') throw new ConfigurationError('ERR_MISSING_OPTION', 'exchange: audience is required (the upstream the token is for)');
       const audience = String(target.audience);
       const resource = resourceParameter(target.resource, 'exchange: resource');
       const scope = scopeParameter(target.scope, 'exchange: scope');

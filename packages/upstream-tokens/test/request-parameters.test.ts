@@ -54,7 +54,7 @@ describe('options refused before any request', () => {
 
   it.each(badResources)('C-25 RFC 8707 §2: a resource %s is a ConfigurationError at construction (client credentials)', (_name, resource) => {
     expect(() => createClientCredentialsSource({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client, resource })).toThrow(
-      expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_resource' }),
+      expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_INVALID_RESOURCE' }),
     );
   });
 
@@ -86,19 +86,19 @@ describe('options refused before any request', () => {
   it.each(badResources)('C-25 RFC 8707 §2: a resource %s rejects the exchange with a ConfigurationError and sends nothing', async (_name, resource) => {
     const exchanger = createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client });
     const before = requests;
-    await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', resource })).rejects.toMatchObject({ name: 'ConfigurationError', code: 'invalid_resource' });
+    await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', resource })).rejects.toMatchObject({ name: 'ConfigurationError', code: 'ERR_INVALID_RESOURCE' });
     expect(requests).toBe(before);
   });
 
   it.each(badScopes)('RFC 6749 §3.3: a scope with %s is a ConfigurationError at construction (client credentials)', (_name, scope) => {
     const options: ClientCredentialsSourceOptions = { tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client, scope };
-    expect(() => createClientCredentialsSource(options)).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_scope' }));
+    expect(() => createClientCredentialsSource(options)).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_INVALID_SCOPES' }));
   });
 
   it.each(badScopes)('RFC 6749 §3.3: a scope with %s rejects the exchange with a ConfigurationError and sends nothing', async (_name, scope) => {
     const exchanger = createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client });
     const before = requests;
-    await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', scope })).rejects.toMatchObject({ name: 'ConfigurationError', code: 'invalid_scope' });
+    await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', scope })).rejects.toMatchObject({ name: 'ConfigurationError', code: 'ERR_INVALID_SCOPES' });
     expect(requests).toBe(before);
   });
 });
@@ -116,7 +116,7 @@ describe('misspelt options', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ name: 'ConfigurationError', code: 'unknown_option', message });
+    expect(error).toMatchObject({ name: 'ConfigurationError', code: 'ERR_UNKNOWN_OPTION', message });
     expect((error as Error).message).not.toContain('S3CR3T');
   });
 
@@ -124,7 +124,7 @@ describe('misspelt options', () => {
     const exchanger = createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client });
     const before = requests;
     await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', scopes: ['a'] } as never)).rejects.toMatchObject({
-      code: 'unknown_option',
+      code: 'ERR_UNKNOWN_OPTION',
       message: 'exchange: unknown option "scopes" (did you mean "scope"?)',
     });
     expect(requests).toBe(before);

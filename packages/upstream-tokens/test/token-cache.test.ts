@@ -52,6 +52,6 @@ describe('token cache (pure)', () => {
   ])('%s is a ConfigurationError at construction, in both factories', (_name, cache) => {
     const common = { tokenEndpoint: 'https://as.example/token', client: { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret: 'server-secret' }, cache } as const;
     expect(() => createTokenExchanger(common)).toThrow(ConfigurationError);
-    expect(() => createClientCredentialsSource(common)).toThrow(expect.objectContaining({ code: 'invalid_cache' }));
+    expect(() => createClientCredentialsSource(common)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }));
   });
 });

@@ -118,7 +118,7 @@ describe('the token endpoint of an upstream exchange', () => {
     const key = await privateKey();
     expect(() =>
       createTokenExchanger({ tokenEndpoint: `${server.url}/token`, allowInsecureHttp: true, client: { method: 'private_key_jwt', clientId: 'mcp-server', privateKey: key } }),
-    ).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'invalid_private_key' }));
+    ).toThrow(expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_INVALID_KEY' }));
   });
 
   it('X-02: a private JWK that fails to import is a ConfigurationError at the call, not memoised: the next call imports again', async () => {
@@ -129,7 +129,7 @@ describe('the token endpoint of an upstream exchange', () => {
     lastBody = new URLSearchParams();
     const error = await exchanger.exchange(subject, { audience: 'https://api.example.com' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error).toMatchObject({ code: 'invalid_private_key' });
+    expect(error).toMatchObject({ code: 'ERR_INVALID_KEY' });
     expect(lastBody.has('client_assertion')).toBe(false);
     jwk.d = valid.d!;
     await expect(exchanger.exchange(subject, { audience: 'https://api.example.com' })).rejects.toMatchObject({ code: 'token_request_refused' });
@@ -147,5 +147,15 @@ describe('the token endpoint of an upstream exchange', () => {
     expect(error).toBeInstanceOf(UpstreamTokenError);
     expect(error).toMatchObject({ code: 'discovery_failed' });
     expect(inspect(error, { depth: 10 })).not.toContain('PASSWORD-IN-METADATA');
+  });
+});
+
+describe('plain http', () => {
+  it('S-23 a discovered token_endpoint on plain http beyond loopback is refused at discovery, under a loopback issuer too', async () => {
+    answer = { status: 200, body: { issuer: server.url, token_endpoint: 'http://as.example.com/token' } };
+    const error = await createTokenExchanger({ issuer: server.url, client: secretClient, cache: false })
+      .exchange(subject, { audience: 'https://api.example.com' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'UpstreamTokenError', code: 'discovery_failed', message: expect.stringContaining('not https') });
   });
 });

@@ -151,11 +151,15 @@ describe('RFC 8693 token exchange on the real oidc-provider (issue 8)', () => {
   });
 
   it('configuration mistakes fail at construction or call with a ConfigurationError', async () => {
-    expect(() => createTokenExchanger({ issuer: as.issuer, client: { method: 'client_secret_basic', ...basic } })).toThrow(ConfigurationError);
+    // http: only on loopback hosts (as token-verification), or anywhere with allowInsecureHttp.
+    expect(() => createTokenExchanger({ issuer: 'http://as.example.com', client: { method: 'client_secret_basic', ...basic } })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_INSECURE_URL' }),
+    );
+    expect(() => createTokenExchanger({ issuer: as.issuer, client: { method: 'client_secret_basic', ...basic } })).not.toThrow();
     expect(() => createTokenExchanger({ issuer: as.issuer, allowInsecureHttp: true, client: { method: 'client_secret_basic', clientId: 'x', clientSecret: '' } })).toThrow(
-      expect.objectContaining({ code: 'missing_client_secret' }),
+      expect.objectContaining({ code: 'ERR_MISSING_OPTION' }),
     );
     const exchanger = exchangerWith({ method: 'client_secret_basic', ...basic });
-    await expect(exchanger.exchange({ token: 'x' }, { audience: '' })).rejects.toMatchObject({ code: 'missing_audience' });
+    await expect(exchanger.exchange({ token: 'x' }, { audience: '' })).rejects.toMatchObject({ code: 'ERR_MISSING_OPTION' });
   });
 });
