@@ -21,6 +21,9 @@ import { VerifierUnavailableError } from './errors.js';
 import { jwkFingerprints } from './key-fingerprint.js';
 import { verificationKeys } from './verification-keys.js';
 
+/** Longest the keys of a JWKS that can no longer be fetched keep verifying (stale-if-error). */
+const STALE_LIMIT_MS = 24 * 60 * 60 * 1000;
+
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
 /**
@@ -75,9 +78,14 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
   let stale: { uat: number; resolve: ReturnType<typeof createLocalJWKSet> } | undefined;
   let failedAt = -Infinity;
 
+  // Keys fetched before an outage keep verifying through it, but not for ever: a key the issuer has
+  // since withdrawn (compromised, say) must stop working even if its JWKS stays out of reach.
+  const tooStale = (): boolean => 'uat' in cache && options.now() - (cache as unknown as { uat: number }).uat > STALE_LIMIT_MS;
+
   const fromStale = async (header: JWSHeaderParameters, token: FlattenedJWSInput, cause: unknown): Promise<CryptoKey> => {
     const known = 'jwks' in cache ? (cache as unknown as { jwks: JSONWebKeySet; uat: number }) : undefined;
     if (!known) throw cause;
+    if (tooStale()) throw new VerifierUnavailableError('The JWKS endpoint has failed for over a day: the keys fetched before it did are no longer used', { cause });
     if (stale?.uat !== known.uat) stale = { uat: known.uat, resolve: createLocalJWKSet(known.jwks) };
     try {
       return await stale.resolve(header, token);
@@ -120,11 +128,11 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
         () => known(fingerprint),
         () => {
           failedAt = options.now();
-          return known(fingerprint);
+          return !tooStale() && known(fingerprint);
         },
       );
     }
-    return known(fingerprint);
+    return !(!remote.fresh && tooStale()) && known(fingerprint);
   };
   const version = (): unknown => (remote.fresh ? (cache as { jwks?: unknown }).jwks : undefined);
   return { resolve, has, version };
