@@ -1,10 +1,10 @@
 import * as oauth from 'oauth4webapi';
-import { isNativeError } from 'node:util/types';
 import { isHeaderSafeToken } from './access-token.js';
 import { clientAuthentication, oauthClient, requestOptions, type ClientCredentials } from './client-authentication.js';
 import type { AuthorizationServerMetadata } from './discovery.js';
 import { McpOAuthError } from './errors.js';
 import { isLoopbackHttpName, type FetchLike } from './safe-fetch.js';
+import { scrubbed } from './scrubbed-error.js';
 import type { StoredTokens } from './token-store.js';
 
 /**
@@ -178,22 +178,6 @@ export function tokenError(code: 'token_request_failed' | 'refresh_failed', what
   }
   const cause = scrubbed(error);
   return new McpOAuthError(code, `${what} failed: ${cause?.message ?? 'unknown error'}`, { cause });
-}
-
-/**
- * An error's name, message and code, and so for its causes, without any other field: oauth4webapi
- * puts a token response in `cause.body` and a callback's parameters on its errors. The causes'
- * codes say whether the request was ever sent (see failedBeforeSending).
- */
-function scrubbed(error: unknown, depth = 0): Error | undefined {
-  // isNativeError: undici's and Node's errors come from their own realm (see failedBeforeSending).
-  if (!(error instanceof Error || isNativeError(error)) || depth > 4) return undefined;
-  const cause = scrubbed(error.cause, depth + 1);
-  const copy = new Error(error.message, cause && { cause });
-  copy.name = error.name;
-  const errorCode = (error as { code?: unknown }).code;
-  if (typeof errorCode === 'string') Object.assign(copy, { code: errorCode });
-  return copy;
 }
 
 /** Retries once when the AS asks for a DPoP nonce (RFC 9449 §8); the handle has remembered it. */

@@ -272,11 +272,13 @@ export async function discover(serverUrl: URL, options: DiscoverOptions): Promis
   const prm = await discoverProtectedResource(serverUrl, options);
   if (prm === undefined) {
     // A server whose 401 names its metadata is not a 2025-03-26 server: guessing endpoints at its
-    // origin would only end in a confusing registration or token error (C-01, C-02).
-    if (options.resourceMetadata !== undefined) {
+    // origin would only end in a confusing registration or token error (C-01, C-02). A value that is
+    // not an http(s) URL names nothing and is ignored, as everywhere else (C-03).
+    const named = options.resourceMetadata === undefined ? undefined : parseHttpUrl(options.resourceMetadata);
+    if (named !== undefined) {
       throw new McpOAuthError(
         'metadata_not_found',
-        `The server's 401 names protected resource metadata at ${options.resourceMetadata}, but neither it nor the well-known URLs of ${serverUrl.origin} answered 200`,
+        `The server's 401 names protected resource metadata at ${named.href}, but neither it nor the well-known URLs of ${serverUrl.origin} answered 200`,
       );
     }
     return { resource: canonicalServerUrl(serverUrl), resourceMetadata: undefined, authorizationServer: await discoverLegacyAuthorizationServer(serverUrl, options) };

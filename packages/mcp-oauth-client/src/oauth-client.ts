@@ -21,7 +21,7 @@ import { assertClientMetadataUrl, assertPreRegisteredClients, resolveClient, typ
 import { createSafeFetch, isLoopbackHttpName, withTypedFailures, type FetchLike, type HostLookup } from './safe-fetch.js';
 import { selectScopes, splitScope } from './scopes.js';
 import { createTokenLifecycle, type TokenLifecycle } from './token-lifecycle.js';
-import { asFiledTokensKeys, createMemoryStore, tokensFilingKey, tokensKey, type StoredTokens, type TokenStore } from './token-store.js';
+import { asFiledTokensKeys, asStoredClient, clientKey, createMemoryStore, tokensFilingKey, tokensKey, tokensKeyParts, type StoredTokens, type TokenStore } from './token-store.js';
 import type { ResourceChallenge } from './www-authenticate.js';
 
 /**
@@ -110,7 +110,7 @@ export interface OAuthClientOptions {
   readonly dpopKeyPair?: oauth.CryptoKeyPair;
   /** Pending authorizations expire after this long, in ms. Default 600 000. */
   readonly pendingTtlMs?: number;
-  /** Where the client reports what it does (`debug`) and what went wrong (`warn`, `error`); never tokens. Default: silent. */
+  /** Where the client reports what it does (`debug`) and what may be wrong (`warn`); never tokens. Default: silent. */
   readonly logger?: Logger;
   /** Clock, for tests. Default `Date.now`. */
   readonly now?: () => number;
@@ -225,19 +225,21 @@ function assertDuration(value: number | undefined, option: string, { positive = 
   }
 }
 
-/** Whether the resource server takes DPoP-bound tokens: in its metadata, or in the challenge at hand. */
-function resourceTakesDpop(metadata: ProtectedResourceMetadata | undefined, challenge: ResourceChallenge | undefined): boolean {
+/**
+ * Whether the resource server takes DPoP-bound tokens, as far as it has said: its metadata's `dpop_*`
+ * fields, else the schemes of the challenge at hand; `undefined` when it has said nothing either way.
+ */
+function resourceTakesDpop(metadata: ProtectedResourceMetadata | undefined, challenge: ResourceChallenge | undefined): boolean | undefined {
   const algs = metadata?.['dpop_signing_alg_values_supported'];
-  return (
-    metadata?.['dpop_bound_access_tokens_required'] === true ||
-    (Array.isArray(algs) && algs.length > 0) ||
-    challenge?.scheme === 'dpop' ||
-    challenge?.offered?.includes('dpop') === true
-  );
+  if (metadata?.['dpop_bound_access_tokens_required'] === true || (Array.isArray(algs) && algs.length > 0)) return true;
+  if (challenge === undefined) return undefined;
+  return challenge.scheme === 'dpop' || challenge.offered?.includes('dpop') === true;
 }
 
 /** Token store keys remembered per server and account (see `saveTokens`). */
 const MAX_FILED_KEYS = 16;
+/** Read-add-write rounds of one filing before giving up on it (see `fileTokensKey`). */
+const MAX_FILING_ROUNDS = 5;
 
 interface PendingRecord {
   readonly pending: PendingAuthorization;
@@ -313,10 +315,11 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       discovery,
       client,
       tokensKey: tokensKey({ account, issuer: discovery.authorizationServer.issuer, clientId: client.clientId, resource: discovery.resource }),
-      // DPoP only where both ends take it: the AS advertises it (RFC 9449 §5.1) and the resource server
-      // says so in its metadata (RFC 9728 §2) or its challenge (RFC 9449 §7.1). A DPoP-bound token is
-      // useless to a Bearer-only server, which would refuse it again and again.
-      ...(dpop && (discovery.authorizationServer.dpop_signing_alg_values_supported?.length ?? 0) > 0 && resourceTakesDpop(discovery.resourceMetadata, challenge) && { dpop }),
+      // DPoP only where both ends take it: the AS advertises it (RFC 9449 §5.1), and the resource server
+      // does not say otherwise: its metadata (RFC 9728 §2) or the challenge at hand (RFC 9449 §7.1)
+      // offers it, or neither says anything. A DPoP-bound token is useless to a Bearer-only server,
+      // which would refuse it again and again.
+      ...(dpop && (discovery.authorizationServer.dpop_signing_alg_values_supported?.length ?? 0) > 0 && resourceTakesDpop(discovery.resourceMetadata, challenge) !== false && { dpop }),
     };
   }
 
@@ -358,17 +361,30 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
 
   // Where a server's tokens were filed for this account, so that signOut needs no discovery (a CLI's
   // logout while the server is down or has moved). Written before the tokens, so it never misses any;
-  // bounded, since a server that names another AS on every sign-in would otherwise grow it.
+  // bounded (the oldest key is dropped from the record, its tokens left to discovery), since a server
+  // that names another AS on every sign-in would otherwise grow it.
   const filingKey = (serverUrl: string) => tokensFilingKey({ account, serverUrl });
   async function saveTokens(ctx: ServerContext, tokens: StoredTokens): Promise<void> {
-    const filed = asFiledTokensKeys(await store.get(filingKey(ctx.serverUrl)));
-    if (!filed.includes(ctx.tokensKey)) {
-      const kept = [...filed, ctx.tokensKey];
-      const dropped = kept.splice(0, Math.max(0, kept.length - MAX_FILED_KEYS));
-      await store.set(filingKey(ctx.serverUrl), { tokensKeys: kept });
-      for (const key of dropped) await store.delete(key);
-    }
+    await fileTokensKey(ctx.serverUrl, ctx.tokensKey);
     await lifecycle.save(ctx.tokensKey, tokens);
+  }
+  // Read, add, write, and read again: another process or client filing at the same moment may have
+  // written over this key, which is then added again. The last writer's own key always survives its
+  // write, so concurrent filers settle within a few rounds.
+  async function fileTokensKey(serverUrl: string, key: string): Promise<void> {
+    for (let round = 0; round < MAX_FILING_ROUNDS; round++) {
+      const filed = asFiledTokensKeys(await store.get(filingKey(serverUrl)));
+      if (filed.includes(key)) return;
+      await store.set(filingKey(serverUrl), { tokensKeys: [...filed, key].slice(-MAX_FILED_KEYS) });
+    }
+  }
+  /** Whether tokens filed under `key` are this client's: obtained under a client id it uses at that issuer. */
+  async function isOwnTokensKey(key: string): Promise<boolean> {
+    const parts = tokensKeyParts(key);
+    if (parts === undefined || parts.account !== account) return false;
+    if (options.preRegistered?.some((c) => c.clientId === parts.clientId && (c.issuer === undefined || c.issuer === parts.issuer))) return true;
+    if (options.clientMetadataUrl !== undefined && parts.clientId === options.clientMetadataUrl) return true;
+    return asStoredClient(await store.get(clientKey(parts.issuer)))?.clientId === parts.clientId;
   }
 
   async function startWith(ctx: ServerContext, scopes: readonly string[] | undefined): Promise<{ authorizationUrl: URL; state: string }> {
@@ -509,9 +525,14 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
     async signOut(serverUrl) {
       const key = keyOf(serverUrl);
       const filed = asFiledTokensKeys(await store.get(filingKey(key)));
-      // Tokens saved before their filing was recorded can only be found by discovering the server.
-      for (const tokens of filed.length > 0 ? filed : [(await context(key)).tokensKey]) await store.delete(tokens);
-      await store.delete(filingKey(key));
+      // Only this client's: a store may be shared by several clients of one account. Tokens saved
+      // before their filing was recorded can only be found by discovering the server.
+      const own: string[] = [];
+      for (const tokens of filed) if (await isOwnTokensKey(tokens)) own.push(tokens);
+      for (const tokens of own.length > 0 ? own : [(await context(key)).tokensKey]) await store.delete(tokens);
+      const others = filed.filter((tokens) => !own.includes(tokens));
+      if (others.length > 0) await store.set(filingKey(key), { tokensKeys: others });
+      else await store.delete(filingKey(key));
     },
     async authorizationHeaders(ctx, tokens, request) {
       // Tokens go only to the resource they were issued for, from the AS that issued them (RFC 8707,

@@ -121,7 +121,7 @@ export function strategyFor(clientOrOptions: McpOAuthClient | OAuthClientOptions
         }
         if (state.unauthorized >= maxUnauthorized) {
           remember(refusedKey(serverUrl), state.tokens?.accessToken);
-          return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens${serverSaid(challenge)}`, { status: 401 }) };
+          return { action: 'fail', error: new McpOAuthError('retry_limit', `${serverUrl} still answers 401 after ${maxUnauthorized} new tokens${serverSaid(challenge, state.tokens?.accessToken)}`, { status: 401 }) };
         }
         const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
         return { action: 'retry', state: { tokens, unauthorized: state.unauthorized + 1 } };
@@ -139,7 +139,7 @@ export function strategyFor(clientOrOptions: McpOAuthClient | OAuthClientOptions
       if (attempts >= maxStepUps || futile) {
         stepUps.delete(counter);
         remember(failureKey);
-        return { action: 'fail', error: new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts${serverSaid(challenge)}`, { status: 403 }) };
+        return { action: 'fail', error: new McpOAuthError('step_up_limit', `Gave up stepping up scopes for ${operation} after ${attempts} attempts${serverSaid(challenge, state.tokens?.accessToken)}`, { status: 403 }) };
       }
       stepUps.set(counter, attempts + 1);
       const tokens = await client.handleChallenge(serverUrl, challenge, state.tokens?.accessToken);
@@ -153,10 +153,13 @@ const MAX_QUOTED = 200;
 
 /**
  * What the server's last challenge said, for the error that gives up: often the actionable part
- * ("failed the aud check"). The server's own text, so only RFC 6750 §3's printable characters, cut short.
+ * ("failed the aud check"). The server's own text, so only RFC 6750 §3's printable characters, cut
+ * short, and never the access token the request carried.
  */
-function serverSaid(challenge: ResourceChallenge | undefined): string {
-  const printable = (value: string) => value.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_QUOTED);
+function serverSaid(challenge: ResourceChallenge | undefined, accessToken: string | undefined): string {
+  // A server that echoes the token it refused must not get it into our message (S-22).
+  const redacted = (value: string) => (accessToken ? value.split(accessToken).join('[the access token]') : value);
+  const printable = (value: string) => redacted(value).replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_QUOTED);
   const parts = [
     ...(challenge?.error !== undefined ? [`error=${printable(challenge.error)}`] : []),
     ...(challenge?.params['error_description'] !== undefined ? [`"${printable(challenge.params['error_description'])}"`] : []),

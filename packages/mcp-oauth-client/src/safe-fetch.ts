@@ -5,6 +5,7 @@ import { BlockList, isIP, type LookupFunction as NodeLookupFunction } from 'node
 import { isNativeError } from 'node:util/types';
 import { McpOAuthError } from './errors.js';
 import { assertKnownOptions, type KnownOptions } from './known-options.js';
+import { scrubbed } from './scrubbed-error.js';
 
 /** The `fetch` shape this package calls and returns. */
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -299,8 +300,8 @@ async function bodyBytes(body: RequestInit['body']): Promise<Uint8Array | undefi
 
 /**
  * A caller's own `oauthFetch`, failing as the safe fetch does: anything it throws that is not already
- * an {@link McpOAuthError} becomes `fetch_failed`, the original kept as `cause` (so that
- * {@link failedBeforeSending} still reads its code).
+ * an {@link McpOAuthError} becomes `fetch_failed`, a scrubbed copy of the original as `cause` (its
+ * name, message and code: {@link failedBeforeSending} still reads the code).
  */
 export function withTypedFailures(fetch: FetchLike): FetchLike {
   return async (input, init) => {
@@ -309,7 +310,8 @@ export function withTypedFailures(fetch: FetchLike): FetchLike {
     } catch (error) {
       if (error instanceof McpOAuthError) throw error;
       const url = URL.parse(String(input));
-      throw new McpOAuthError('fetch_failed', url ? `Request to ${url.origin}${url.pathname} failed` : 'Request failed', { cause: error });
+      // Scrubbed: a fetch wrapper may hang the request, body and all, on its error.
+      throw new McpOAuthError('fetch_failed', url ? `Request to ${url.origin}${url.pathname} failed` : 'Request failed', { cause: scrubbed(error) });
     }
   };
 }

@@ -43,12 +43,26 @@ export function tokensKey(parts: { account: string; issuer: string; clientId: st
   return `tokens ${JSON.stringify([parts.account, parts.issuer, parts.clientId, parts.resource])}`;
 }
 
+/** The parts of a {@link tokensKey}, or undefined for any other key. */
+export function tokensKeyParts(key: string): { account: string; issuer: string; clientId: string; resource: string } | undefined {
+  if (!key.startsWith('tokens ')) return undefined;
+  let parts: unknown;
+  try {
+    parts = JSON.parse(key.slice('tokens '.length));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parts) || parts.length !== 4 || !parts.every(isString)) return undefined;
+  const [account, issuer, clientId, resource] = parts as [string, string, string, string];
+  return { account, issuer, clientId, resource };
+}
+
 /** The store key of the list of {@link tokensKey}s one account's tokens for one MCP server were filed under. */
 export function tokensFilingKey(parts: { account: string; serverUrl: string }): string {
   return `filed ${JSON.stringify([parts.account, parts.serverUrl])}`;
 }
 
-/** Reads a filing back: only keys of tokens, so a damaged record can never name anything else to delete. */
+/** Reads a filing back: only keys of tokens (signOut also checks whose), so a damaged record names nothing else to delete. */
 export function asFiledTokensKeys(value: StoredValue | undefined): string[] {
   const keys = value?.['tokensKeys'];
   return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string' && k.startsWith('tokens ')) : [];

@@ -1,5 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { generateKeyPair } from 'jose';
+import { discover } from '../src/discovery.js';
 import { createOAuthClient } from '../src/oauth-client.js';
 import { createMemoryStore } from '../src/token-store.js';
 import { asMetadata, stubWorld, tokenResponse } from './helpers/stub-world.js';
@@ -7,6 +9,7 @@ import { asMetadata, stubWorld, tokenResponse } from './helpers/stub-world.js';
 // The real orchestrator; only the network edge (fetch) and the browser (authorization handler) are stubs.
 const MCP = 'https://mcp.example.com';
 const AS = 'https://as.example.com';
+const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
 
 describe('oauth-client', () => {
   it.each([
@@ -245,5 +248,133 @@ describe('createOAuthClient: numeric options are checked at construction', () =>
 
   it('0 retries and 0 skew are allowed', () => {
     expect(() => createOAuthClient({ redirectUri: 'http://127.0.0.1:8765/callback', maxStepUps: 0, maxUnauthorizedRetries: 0, refreshSkewMs: 0 })).not.toThrow();
+  });
+});
+
+describe('DPoP decided on a context built without a challenge', () => {
+  // README "Programmatic, multi-user hosts": startAuthorization(serverUrl), later completeAuthorization.
+  // The resource server requires DPoP and says so only in its challenges (RFC 9449 §7.1); its metadata is
+  // silent on DPoP (the dpop_* fields of RFC 9728 §2 are optional): the AS's word decides.
+  it('X-12 startAuthorization without a challenge, against a DPoP-only server: the code is exchanged with a DPoP proof', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { dpop_signing_alg_values_supported: ['ES256'] })),
+      [`${AS}/token`]: (r) => (r.headers.has('dpop') ? Response.json({ access_token: 'at-d', token_type: 'DPoP', expires_in: 3600 }) : tokenResponse('at-b')),
+      [`${MCP}/mcp`]: () => new Response(null, { status: 401, headers: { 'www-authenticate': 'DPoP algs="ES256"' } }),
+    });
+    const client = createOAuthClient({
+      oauthFetch: world.fetch,
+      redirectUri: REDIRECT_URI,
+      preRegistered: [{ clientId: 'app', issuer: AS }],
+      dpopKeyPair: await generateKeyPair('ES256'),
+    });
+    const { state } = await client.startAuthorization(`${MCP}/mcp`);
+    const tokens = await client.completeAuthorization(`${REDIRECT_URI}?code=c&state=${state}&iss=${encodeURIComponent(AS)}`);
+    expect(world.to(`${AS}/token`)[0]!.headers.has('dpop')).toBe(true);
+    expect(tokens.tokenType).toBe('DPoP');
+  });
+});
+
+describe('a caller\'s oauthFetch failing at the token endpoint', () => {
+  // Fetch libraries hang the failed request (its body: secrets, codes, verifiers) on their errors: what
+  // reaches the caller as fetch_failed keeps only names, messages and codes.
+  it('S-22 C-48 a code exchange whose fetch fails keeps the client secret and PKCE verifier out of the error', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_post'] })),
+    });
+    // What fetch wrappers such as ofetch do: the failed request's options (its body too) ride on the error.
+    const oauthFetch: typeof world.fetch = async (input, init) => {
+      if (String(input).startsWith(`${AS}/token`)) throw Object.assign(new TypeError('fetch failed'), { options: { ...init, body: String(init?.body) } });
+      return world.fetch(input, init);
+    };
+    const client = createOAuthClient({
+      oauthFetch,
+      redirectUri: REDIRECT_URI,
+      preRegistered: [{ clientId: 'app', clientSecret: 'SECRET-CLIENT-SECRET', issuer: AS, tokenEndpointAuthMethod: 'client_secret_post' }],
+      authorizationHandler: async (url) => `${REDIRECT_URI}?code=SECRET-CODE&state=${url.searchParams.get('state')}`,
+    });
+    const error = await client.handleChallenge(`${MCP}/mcp`, undefined, undefined).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'McpOAuthError' });
+    expect(inspect(error, { depth: 10 })).not.toContain('SECRET');
+  });
+});
+
+describe('a malformed resource_metadata and the 2025-03-26 fallbacks', () => {
+  // A resource_metadata that is not an absolute http(s) URL is ignored, like any malformed challenge
+  // (C-03): it does not rule out the legacy fallback of a server without PRM.
+  it('C-03 L-01 a relative resource_metadata is ignored: a server without PRM still gets its legacy AS metadata', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(MCP)),
+    });
+    const result = await discover(new URL(`${MCP}/mcp`), { fetch: world.fetch, resourceMetadata: '/.well-known/oauth-protected-resource' });
+    expect(result.authorizationServer.issuer).toBe(MCP);
+  });
+});
+
+describe('signOut and a store shared by two clients of one account', () => {
+  // The filing record is keyed by (account, serverUrl): every client of the account writing to the
+  // store shares it, and signOut deletes only the tokens of its own client ids.
+  it('C-38 signOut by one client leaves another client\'s tokens for the same server in the shared store', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
+      [`${AS}/token`]: (r) => tokenResponse(`at-for-${Buffer.from(r.headers.get('authorization')!.slice(6), 'base64').toString().split(':')[0]}`),
+    });
+    const store = createMemoryStore();
+    const machine = (clientId: string) =>
+      createOAuthClient({ oauthFetch: world.fetch, store, grant: { type: 'client_credentials' }, preRegistered: [{ clientId, clientSecret: 's', issuer: AS }] });
+    const reporting = machine('reporting-job');
+    const backup = machine('backup-job');
+    await reporting.handleChallenge(`${MCP}/mcp`, undefined, undefined);
+    await backup.handleChallenge(`${MCP}/mcp`, undefined, undefined);
+    await reporting.signOut(`${MCP}/mcp`);
+    expect((await backup.tokens(`${MCP}/mcp`))?.accessToken).toBe('at-for-backup-job');
+  });
+});
+
+describe('the filing record under concurrent sign-ins', () => {
+  // Two sign-ins at once (two processes on one encrypted file store, two clients of one store) each
+  // read the record, add their key and write it back: each reads it again and adds its key once more
+  // if the other's write lost it, so signOut finds every key.
+  it('C-38 after two concurrent sign-ins, signOut still deletes the signing-out client\'s own tokens', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
+      [`${AS}/token`]: (r) => tokenResponse(`at-for-${Buffer.from(r.headers.get('authorization')!.slice(6), 'base64').toString().split(':')[0]}`),
+    });
+    // A store with the latency of a file or a keychain: every call takes a few milliseconds.
+    const memory = createMemoryStore();
+    const slow = <T>(work: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => work().then(resolve, reject), 5));
+    const store = { get: (k: string) => slow(() => memory.get(k)), set: (k: string, v: Record<string, unknown>) => slow(() => memory.set(k, v)), delete: (k: string) => slow(() => memory.delete(k)) };
+    const machine = (clientId: string) =>
+      createOAuthClient({ oauthFetch: world.fetch, store, grant: { type: 'client_credentials' }, preRegistered: [{ clientId, clientSecret: 's', issuer: AS }] });
+    const reporting = machine('reporting-job');
+    await Promise.all([reporting.handleChallenge(`${MCP}/mcp`, undefined, undefined), machine('backup-job').handleChallenge(`${MCP}/mcp`, undefined, undefined)]);
+    await machine('reporting-job').signOut(`${MCP}/mcp`);
+    const fresh = machine('reporting-job');
+    await fresh.context(`${MCP}/mcp`);
+    expect(await fresh.tokens(`${MCP}/mcp`)).toBeUndefined();
+  });
+});
+
+describe('what a giving-up error quotes from the server', () => {
+  // retry_limit and step_up_limit quote the server's error_description; README (Errors): "Messages
+  // carry URLs and parameter names, never tokens, codes or secrets", also when the server echoes the token.
+  it('C-24 S-22 retry_limit never quotes the access token, even when the server\'s description echoes it', async () => {
+    const world = stubWorld({
+      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
+      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS)),
+      [`${AS}/token`]: () => tokenResponse('SECRET-ACCESS-TOKEN-1'),
+      [`${MCP}/mcp`]: (r) => {
+        const sent = r.headers.get('authorization')?.slice(7) ?? '';
+        return new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="token ${sent} is not valid here"` } });
+      },
+    });
+    const { withOAuth } = await import('../src/with-oauth.js');
+    const client = createOAuthClient({ oauthFetch: world.fetch, grant: { type: 'client_credentials' }, preRegistered: [{ clientId: 'm', clientSecret: 's', issuer: AS }] });
+    const error = (await withOAuth(world.fetch, client)(`${MCP}/mcp`).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: 'retry_limit' });
+    expect(error.message).not.toContain('SECRET-ACCESS-TOKEN');
   });
 });
