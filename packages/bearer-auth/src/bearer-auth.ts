@@ -344,9 +344,11 @@ function union(a: readonly string[], b: readonly string[]): readonly string[] {
 }
 
 /**
- * A verifier that would refuse every token this mount's clients can bring is a start-up error, not a
- * 401 (or a 503) on every request: one for another audience, or one trusting an issuer the resource's
- * metadata does not name (clients get their tokens from those, RFC 9728 §2).
+ * A verifier for another audience would refuse every token this mount's clients can bring: a start-up
+ * error, not a 401 on every request. One trusting an issuer the resource's metadata does not name
+ * (clients get their tokens from those, RFC 9728 §2) usually would too, but not always: Entra ID's v1
+ * tokens carry `iss` https://sts.windows.net/{tenant}/ while clients discover its v2.0 issuer. Said
+ * once at start-up, then.
  */
 function assertVerifierFits(trust: VerifierTrust, audience: string | undefined, resource: ProtectedResource | undefined): void {
   if (audience !== undefined && !trust.audiences.some((accepted) => sameResource(accepted, audience))) {
@@ -356,9 +358,8 @@ function assertVerifierFits(trust: VerifierTrust, audience: string | undefined, 
     );
   }
   if (resource !== undefined && trust.issuer !== undefined && !resource.authorizationServers.includes(trust.issuer)) {
-    throw new ConfigurationError(
-      'ERR_RESOURCE_MISMATCH',
-      `The verifier accepts tokens from ${trust.issuer}, but the resource names ${resource.authorizationServers.join(', ')} as its authorization servers, where clients get their tokens (issuers compare as exact strings)`,
+    console.warn(
+      `bearerAuth(): the verifier accepts tokens from ${trust.issuer}, but the resource names ${resource.authorizationServers.join(', ')} as its authorization servers, where clients get their tokens (issuers compare as exact strings). Unless tokens from those carry this iss, every request will be refused.`,
     );
   }
 }

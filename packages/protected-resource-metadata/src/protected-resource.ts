@@ -179,10 +179,12 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
 /**
  * Issuer identifiers are compared as strings, with no normalisation (RFC 8414 §3.3, C-08): a client
  * checks the AS metadata's `issuer` against exactly what we publish, so a configured string is
- * published as written (`https://tenant.example/` keeps its slash); a `URL` object as its `href`.
+ * published as written (`https://tenant.example/` keeps its slash). A `URL` object is written as
+ * token-verification writes one, so that one object given to both names one issuer: its `href`,
+ * without the slash of an empty path (`https://auth.example.com`, as issuers are usually written).
  */
 export function exactIssuer(configured: unknown, parsed: URL): string {
-  if (typeof configured !== 'string') return parsed.href;
+  if (typeof configured !== 'string') return parsed.pathname === '/' && !parsed.search ? parsed.origin : parsed.href;
   // Published as written, so it must be written as a client will read it: no spaces, tabs,
   // backslashes or dot segments that URL parsing repairs (and a client's comparison would not).
   if (!parsesWithoutRepair(configured)) {

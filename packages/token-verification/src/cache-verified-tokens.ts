@@ -63,7 +63,8 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
           ...fresh,
           scopes: [...fresh.scopes],
           claims: structuredClone(fresh.claims),
-          ...(fresh.extra !== undefined && { extra: copyIfPossible(fresh.extra) }),
+          // Its top level, not the application's objects inside it (class instances, shared state).
+          ...(fresh.extra !== undefined && { extra: Object.freeze({ ...fresh.extra }) }),
         });
         cache.setUntil(key, result, result.expiresAt, now(), maxTtl);
         return result;
@@ -83,11 +84,3 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTo
   });
 }
 
-/** A copy of the application's `extra`; one holding what cannot be copied (functions) is frozen as it is. */
-function copyIfPossible<T>(value: T): T {
-  try {
-    return structuredClone(value);
-  } catch {
-    return value;
-  }
-}

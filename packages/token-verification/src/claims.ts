@@ -20,13 +20,13 @@ export function assertNotSenderConstrained(claims: Readonly<Record<string, unkno
 }
 
 /**
- * An `AuthInfo` that a cache hands out again and again: claims, scopes and `extra` are frozen, so a
- * handler that edits `req.auth` cannot change what the next request with the same token is granted.
+ * An `AuthInfo` that a cache hands out again and again: claims and scopes are frozen, so a handler
+ * that edits `req.auth` cannot change what the next request with the same token is granted. `extra`
+ * is the application's: its own objects are left as they are (see cacheVerifiedTokens).
  */
 export function freezeAuthInfo<T extends Omit<AuthInfo, 'token'>>(info: T): T {
   deepFreeze(info.claims);
   Object.freeze(info.scopes);
-  deepFreeze(info.extra);
   return info;
 }
 

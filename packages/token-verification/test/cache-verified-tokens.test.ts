@@ -92,19 +92,48 @@ describe('cacheVerifiedTokens', () => {
 });
 
 describe('cacheVerifiedTokens: what a handler can change', () => {
-  it('S-22 a handler editing AuthInfo.extra changes neither the next hit of the same token nor the cache', async () => {
+  it('S-22 a handler cannot add, replace or remove a field of extra for the next hit of the same token', async () => {
     const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: ['read'], claims: {}, extra: { roles: ['user'] } });
     const verify = cacheVerifiedTokens(inner);
     const first = await verify('opaque-token');
-    expect(() => (first.extra!['roles'] as string[]).push('admin')).toThrow(/not extensible/);
+    expect(() => Object.assign(first.extra!, { roles: ['admin'] })).toThrow(/read only/);
+    expect(() => Object.assign(first.extra!, { admin: true })).toThrow(/not extensible/);
     expect((await verify('opaque-token')).extra).toEqual({ roles: ['user'] });
   });
 
-  it('an extra that cannot be copied (a function in it) is kept, frozen', async () => {
+  it("the application's own objects in extra are shared as the verifier returned them, never frozen", async () => {
+    const session = { id: 's1', seen: 0 };
     const greet = () => 'hi';
-    const verify = cacheVerifiedTokens(async (token) => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { greet } }));
+    const verify = cacheVerifiedTokens(async (token) => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { session, greet } }));
     const info = await verify('opaque-token');
+    expect(info.extra?.['session']).toBe(session);
     expect(info.extra?.['greet']).toBe(greet);
-    expect(Object.isFrozen(info.extra)).toBe(true);
+    expect(Object.isFrozen(session)).toBe(false);
+  });
+});
+
+/** An application's own class, carried in `extra`. */
+class Account {
+  constructor(readonly name: string, readonly roles: readonly string[]) {}
+  can(role: string): boolean {
+    return this.roles.includes(role);
+  }
+}
+
+describe('cacheVerifiedTokens and the application\'s extra', () => {
+  // A copy by structuredClone would keep a class instance's data but not its prototype: its methods.
+  it('S-22 a class instance in extra keeps its methods through the cache', async () => {
+    const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { account: new Account('alice', ['admin']) } });
+    const info = await cacheVerifiedTokens(inner)('opaque-token');
+    expect((info.extra!['account'] as Account).can('admin')).toBe(true);
+  });
+
+  // Objects the application shares with the rest of its code (a session, a per-tenant counter) stay writable.
+  it('S-22 an extra that cannot be copied does not freeze the application\'s own objects', async () => {
+    const tenant = { id: 't1', requests: 0 };
+    const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { tenant, audit: () => undefined } });
+    await cacheVerifiedTokens(inner)('opaque-token');
+    expect(Object.isFrozen(tenant)).toBe(false);
+    expect(() => tenant.requests++).not.toThrow();
   });
 });

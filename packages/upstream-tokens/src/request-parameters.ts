@@ -14,13 +14,13 @@ export function resourceParameter(value: URL | string | undefined, option: strin
   if (!URL.canParse(resource) || resource.includes('#')) throw new ConfigurationError('ERR_INVALID_RESOURCE', `${option} must be an absolute URI without a fragment (RFC 8707 §2)`);
   // Sent verbatim, so it must be the URI it parses to: the AS and the upstream API may read a string
   // that URL parsing repairs as two different resources (the same rule as protected-resource-metadata).
-  if (needsRepair(resource)) throw new ConfigurationError('ERR_INVALID_RESOURCE', `${option} must be written as it parses: no surrounding or inner whitespace, backslash or dot segment`);
+  if (needsRepair(resource)) throw new ConfigurationError('ERR_INVALID_RESOURCE', `${option} must be written as it parses: no space, control character, backslash or dot segment`);
   return resource;
 }
 
-/** Surrounding spaces or controls, a tab or newline, `\`, or a `.`/`..` path segment (`%2e` too). */
+/** A space or control character anywhere (URL parsing drops or encodes them), `\`, or a `.`/`..` path segment (`%2e` too). */
 function needsRepair(uri: string): boolean {
-  if (/^[\x00-\x20]|[\x00-\x20]$|[\t\n\r\\]/.test(uri)) return true;
+  if (/[\x00-\x20\x7f\\]/.test(uri)) return true;
   const path = uri.replace(/^[^:]*:(?:\/\/[^/?#]*)?/, '').split('?', 1)[0]!;
   return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }

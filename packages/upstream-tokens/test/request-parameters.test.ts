@@ -130,3 +130,15 @@ describe('misspelt options', () => {
     expect(requests).toBe(before);
   });
 });
+
+describe('a resource with a space or control character inside', () => {
+  // Sent verbatim, while URL parsing (the upstream's, an AS's) reads %20: two different resources.
+  it.each([
+    ['an inner space', 'https://api.example.com/v1 beta'],
+    ['an inner control character', 'https://api.example.com/v1\u0001beta'],
+  ])('C-25 RFC 8707 §2: a resource with %s is a ConfigurationError at construction', (_name, resource) => {
+    expect(() => createClientCredentialsSource({ tokenEndpoint: 'https://as.example/token', client, resource })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', code: 'ERR_INVALID_RESOURCE' }),
+    );
+  });
+});
