@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { createJwtVerifier, VerifierUnavailableError, type AuthInfo, type TokenVerifier } from '@portcullis/token-verification';
-import { createTestKey, mintAccessToken, startJwksServer } from '@portcullis/test-fixtures';
+import { createTestKey, mintAccessToken, startJwksServer, warningsOf } from '@portcullis/test-fixtures';
 import { defineProtectedResource } from '@portcullis/protected-resource-metadata';
 import { bearerAuth, type BearerAuthOptions } from '../src/index.js';
 import { parseChallenge } from './support.js';
@@ -125,17 +125,12 @@ describe('bearerAuth and a verifier that cannot verify (503)', () => {
 
 describe('bearerAuth in front of its own metadata', () => {
   it('S-04 a metadata request that reaches it (metadata route missing, or behind it) is challenged as usual and said once', async () => {
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-    try {
+    const warnings = await warningsOf(async () => {
       const a = express();
       a.use(bearerAuth({ verifier: async () => Promise.reject(new Error('unused')), resourceMetadataUrl: METADATA, audience: RESOURCE }));
       for (let i = 0; i < 2; i++) expect((await request(a).get('/.well-known/oauth-protected-resource/mcp')).status).toBe(401);
       expect((await request(a).get('/mcp')).status).toBe(401);
-    } finally {
-      console.warn = original;
-    }
+    });
     expect(warnings).toEqual([expect.stringContaining('bearerAuth() was asked for its own resource_metadata (/.well-known/oauth-protected-resource/mcp)')]);
   });
 });
@@ -150,16 +145,11 @@ describe('bearerAuth and a verifier configured for something else', () => {
     );
   });
 
-  it('C-08 a verifier trusting an issuer the metadata does not name (a trailing slash) is said once at start-up', () => {
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-    try {
+  it('C-08 a verifier trusting an issuer the metadata does not name (a trailing slash) is said once at start-up', async () => {
+    const warnings = await warningsOf(() => {
       bearerAuth({ verifier: createJwtVerifier({ issuer: `${ISSUER}/`, audience: RESOURCE, jwks: { keys: [] } }), resource: mcp });
       bearerAuth({ verifier: createJwtVerifier({ issuer: ISSUER, audience: RESOURCE, jwks: { keys: [] } }), resource: mcp });
-    } finally {
-      console.warn = original;
-    }
+    });
     expect(warnings).toEqual([expect.stringContaining('the verifier accepts tokens from https://as.portcullis.test/, but the resource names https://as.portcullis.test')]);
   });
 
@@ -182,7 +172,7 @@ describe('bearerAuth and a verifier whose issuer is not the one clients discover
     const verifier = createJwtVerifier({ issuer: tokenIssuer, audience: RESOURCE, jwks: { keys: [key.publicJwk] } });
     const mcp = defineProtectedResource({ resource: RESOURCE, authorizationServers: [`https://login.microsoftonline.com/${tenant}/v2.0`] });
     const app = express();
-    const warnings = warningsOf(() => app.use('/mcp', bearerAuth({ verifier, resource: mcp })));
+    const warnings = await warningsOf(() => app.use('/mcp', bearerAuth({ verifier, resource: mcp })));
     expect(warnings).toEqual([expect.stringContaining(`the verifier accepts tokens from ${tokenIssuer}`)]);
     app.post('/mcp', (_req, res) => res.json({ ok: true }));
     const token = await mintAccessToken(key, { iss: tokenIssuer, aud: RESOURCE, sub: 'u', scope: 'mcp' }, { header: { typ: 'JWT' } });
@@ -192,23 +182,11 @@ describe('bearerAuth and a verifier whose issuer is not the one clients discover
 
 describe('one issuer URL object given to both packages', () => {
   // Both write a URL issuer the same way (its href without the slash of an empty path): one object, one issuer.
-  it('C-08 issuer: new URL(ISSUER) in the verifier and in authorizationServers is one issuer: no start-up warning', () => {
+  it('C-08 issuer: new URL(ISSUER) in the verifier and in authorizationServers is one issuer: no start-up warning', async () => {
     const issuer = new URL('https://as.portcullis.test');
     const verifier = createJwtVerifier({ issuer, audience: RESOURCE, jwks: { keys: [] } });
     const mcp = defineProtectedResource({ resource: RESOURCE, authorizationServers: [issuer] });
-    expect(warningsOf(() => bearerAuth({ verifier, resource: mcp }))).toEqual([]);
+    expect(await warningsOf(() => bearerAuth({ verifier, resource: mcp }))).toEqual([]);
   });
 });
 
-/** What `work` wrote with console.warn. */
-function warningsOf(work: () => unknown): string[] {
-  const warnings: string[] = [];
-  const original = console.warn;
-  console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-  try {
-    work();
-  } finally {
-    console.warn = original;
-  }
-  return warnings;
-}

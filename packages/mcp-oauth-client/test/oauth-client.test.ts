@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { generateKeyPair } from 'jose';
 import { discover } from '../src/discovery.js';
 import { createOAuthClient } from '../src/oauth-client.js';
-import { createMemoryStore } from '../src/token-store.js';
+import { createMemoryStore, type TokenStore } from '../src/token-store.js';
 import { asMetadata, stubWorld, tokenResponse } from './helpers/stub-world.js';
 
 // The real orchestrator; only the network edge (fetch) and the browser (authorization handler) are stubs.
@@ -313,44 +313,36 @@ describe('a malformed resource_metadata and the 2025-03-26 fallbacks', () => {
 });
 
 describe('signOut and a store shared by two clients of one account', () => {
-  // The filing record is keyed by (account, serverUrl): every client of the account writing to the
-  // store shares it, and signOut deletes only the tokens of its own client ids.
-  it('C-38 signOut by one client leaves another client\'s tokens for the same server in the shared store', async () => {
+  /** Two machine clients of one account sharing `store`; the AS names each token after its client. */
+  function twoClients(store: TokenStore) {
     const world = stubWorld({
       [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
       [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
       [`${AS}/token`]: (r) => tokenResponse(`at-for-${Buffer.from(r.headers.get('authorization')!.slice(6), 'base64').toString().split(':')[0]}`),
     });
-    const store = createMemoryStore();
-    const machine = (clientId: string) =>
-      createOAuthClient({ oauthFetch: world.fetch, store, grant: { type: 'client_credentials' }, preRegistered: [{ clientId, clientSecret: 's', issuer: AS }] });
-    const reporting = machine('reporting-job');
-    const backup = machine('backup-job');
+    return (clientId: string) => createOAuthClient({ oauthFetch: world.fetch, store, grant: { type: 'client_credentials' }, preRegistered: [{ clientId, clientSecret: 's', issuer: AS }] });
+  }
+
+  // The filing record is keyed by (account, serverUrl): every client of the account writing to the
+  // store shares it, and signOut deletes only the tokens of its own client ids.
+  it('C-38 signOut by one client leaves another client\'s tokens for the same server in the shared store', async () => {
+    const machine = twoClients(createMemoryStore());
+    const [reporting, backup] = [machine('reporting-job'), machine('backup-job')];
     await reporting.handleChallenge(`${MCP}/mcp`, undefined, undefined);
     await backup.handleChallenge(`${MCP}/mcp`, undefined, undefined);
     await reporting.signOut(`${MCP}/mcp`);
     expect((await backup.tokens(`${MCP}/mcp`))?.accessToken).toBe('at-for-backup-job');
   });
-});
 
-describe('the filing record under concurrent sign-ins', () => {
   // Two sign-ins at once (two processes on one encrypted file store, two clients of one store) each
   // read the record, add their key and write it back: each reads it again and adds its key once more
   // if the other's write lost it, so signOut finds every key.
   it('C-38 after two concurrent sign-ins, signOut still deletes the signing-out client\'s own tokens', async () => {
-    const world = stubWorld({
-      [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
-      [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_basic'] })),
-      [`${AS}/token`]: (r) => tokenResponse(`at-for-${Buffer.from(r.headers.get('authorization')!.slice(6), 'base64').toString().split(':')[0]}`),
-    });
     // A store with the latency of a file or a keychain: every call takes a few milliseconds.
     const memory = createMemoryStore();
     const slow = <T>(work: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => work().then(resolve, reject), 5));
-    const store = { get: (k: string) => slow(() => memory.get(k)), set: (k: string, v: Record<string, unknown>) => slow(() => memory.set(k, v)), delete: (k: string) => slow(() => memory.delete(k)) };
-    const machine = (clientId: string) =>
-      createOAuthClient({ oauthFetch: world.fetch, store, grant: { type: 'client_credentials' }, preRegistered: [{ clientId, clientSecret: 's', issuer: AS }] });
-    const reporting = machine('reporting-job');
-    await Promise.all([reporting.handleChallenge(`${MCP}/mcp`, undefined, undefined), machine('backup-job').handleChallenge(`${MCP}/mcp`, undefined, undefined)]);
+    const machine = twoClients({ get: (k) => slow(() => memory.get(k)), set: (k, v) => slow(() => memory.set(k, v)), delete: (k) => slow(() => memory.delete(k)) });
+    await Promise.all([machine('reporting-job').handleChallenge(`${MCP}/mcp`, undefined, undefined), machine('backup-job').handleChallenge(`${MCP}/mcp`, undefined, undefined)]);
     await machine('reporting-job').signOut(`${MCP}/mcp`);
     const fresh = machine('reporting-job');
     await fresh.context(`${MCP}/mcp`);

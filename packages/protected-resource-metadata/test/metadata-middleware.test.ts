@@ -3,6 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import { exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { ConfigurationError } from '@portcullis/token-verification';
+import { warningsOf } from '@portcullis/test-fixtures';
 import { defineProtectedResource, protectedResourceMetadata } from '../src/index.js';
 
 const AS = 'https://auth.example.com';
@@ -208,34 +209,24 @@ describe('protectedResourceMetadata: misspelt options', () => {
 
 describe('protectedResourceMetadata: mounted where it cannot serve', () => {
   it('S-04 mounted under a path, it says so once (console.warn) and lets requests through', async () => {
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-    try {
+    const warnings = await warningsOf(async () => {
       const app = express();
       app.use('/mcp', protectedResourceMetadata(mcp));
       app.post('/mcp', (_req, res) => res.json({ ok: true }));
       expect((await request(app).get('/.well-known/oauth-protected-resource/mcp')).status).toBe(404);
       expect((await request(app).post('/mcp')).status).toBe(200);
       expect((await request(app).post('/mcp')).status).toBe(200);
-    } finally {
-      console.warn = original;
-    }
+    });
     expect(warnings).toEqual([expect.stringContaining('mounted under /mcp, where it serves nothing: mount it at the application root')]);
   });
 
   it('S-04 mounted at the root, it warns about nothing', async () => {
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-    try {
+    const warnings = await warningsOf(async () => {
       const app = express();
       app.use(protectedResourceMetadata(mcp));
       app.post('/mcp', (_req, res) => res.json({ ok: true }));
       expect((await request(app).post('/mcp')).status).toBe(200);
-    } finally {
-      console.warn = original;
-    }
+    });
     expect(warnings).toEqual([]);
   });
 });
