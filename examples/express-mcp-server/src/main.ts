@@ -6,9 +6,13 @@ const warn = console.warn;
 console.warn = (...args: unknown[]) => {
   if (typeof args[0] !== 'string' || !args[0].includes('oidc-provider WARNING: Unsupported runtime')) warn(...args);
 };
-const { optionsFromEnv } = await import('./config.js');
-const { startExampleServer } = await import('./server.js');
-console.warn = warn;
+let loaded: [typeof import('./config.js'), typeof import('./server.js')];
+try {
+  loaded = await Promise.all([import('./config.js'), import('./server.js')]);
+} finally {
+  console.warn = warn;
+}
+const [{ optionsFromEnv }, { startExampleServer }] = loaded;
 
 const server = await startExampleServer(optionsFromEnv(process.env)).catch((error: unknown) => {
   console.error(`Could not start: ${error instanceof Error ? error.message : String(error)}`);

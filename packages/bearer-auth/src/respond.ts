@@ -40,17 +40,17 @@ const MAX_LOGGED_REASONS = 32;
  * issuer or an unreachable JWKS does not pass for an outage nobody can explain. Once a minute per
  * distinct reason, as an AS outage fails every request. The messages name endpoints, never tokens.
  */
-export function logUnavailable(log: (line: string) => void = (line) => console.error(line)): ChallengeSettings['onUnavailable'] {
+function logUnavailable(): ChallengeSettings['onUnavailable'] {
   const lastLogged = new Map<string, number>();
   return (error) => {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    const line = `bearer-auth answered 503: ${error.message}${cause}`;
+    const line = `bearerAuth() answered 503: ${error.message}${cause}`;
     const now = Date.now();
     if (now - (lastLogged.get(line) ?? -Infinity) < LOG_INTERVAL_MS) return;
     lastLogged.delete(line);
     lastLogged.set(line, now);
     if (lastLogged.size > MAX_LOGGED_REASONS) lastLogged.delete(lastLogged.keys().next().value!);
-    log(line);
+    console.error(line);
   };
 }
 
@@ -85,8 +85,9 @@ export function sendBearerError(res: ServerResponse, error: TokenVerificationErr
   if (error instanceof VerifierUnavailableError) {
     try {
       settings.onUnavailable(error, res.req);
-    } catch {
-      // A failing logger must not cost the client its answer.
+    } catch (hookError) {
+      // A failing logger must not cost the client its answer; the failure itself is still told.
+      console.error('bearerAuth(): onUnavailable threw', hookError);
     }
     res.setHeader('retry-after', String(Math.max(0, Math.ceil(error.retryAfter))));
     exposeHeaders(res, ['Retry-After']);

@@ -112,7 +112,7 @@ describe('bearerAuth and a verifier that cannot verify (503)', () => {
     } finally {
       console.error = original;
     }
-    expect(lines).toEqual(['bearer-auth answered 503: The JWKS endpoint cannot be reached: connect ECONNREFUSED 10.0.0.7:443']);
+    expect(lines).toEqual(['bearerAuth() answered 503: The JWKS endpoint cannot be reached: connect ECONNREFUSED 10.0.0.7:443']);
   });
 
   it('a throwing onUnavailable does not cost the client its 503', async () => {

@@ -233,7 +233,7 @@ function resourceTakesDpop(metadata: ProtectedResourceMetadata | undefined, chal
   const algs = metadata?.['dpop_signing_alg_values_supported'];
   if (metadata?.['dpop_bound_access_tokens_required'] === true || (Array.isArray(algs) && algs.length > 0)) return true;
   if (challenge === undefined) return undefined;
-  return challenge.scheme === 'dpop' || challenge.offered?.includes('dpop') === true;
+  return challenge.scheme === 'dpop' || challenge.schemes?.includes('dpop') === true;
 }
 
 /** Token store keys remembered per server and account (see `saveTokens`). */
@@ -523,16 +523,16 @@ export function createOAuthClient(options: OAuthClientOptions = {}): McpOAuthCli
       if (nonce) dpopNonces.set(url.origin, nonce);
     },
     async signOut(serverUrl) {
-      const key = keyOf(serverUrl);
-      const filed = asFiledTokensKeys(await store.get(filingKey(key)));
+      const server = keyOf(serverUrl);
+      const filed = asFiledTokensKeys(await store.get(filingKey(server)));
       // Only this client's: a store may be shared by several clients of one account. Tokens saved
       // before their filing was recorded can only be found by discovering the server.
       const own: string[] = [];
-      for (const tokens of filed) if (await isOwnTokensKey(tokens)) own.push(tokens);
-      for (const tokens of own.length > 0 ? own : [(await context(key)).tokensKey]) await store.delete(tokens);
-      const others = filed.filter((tokens) => !own.includes(tokens));
-      if (others.length > 0) await store.set(filingKey(key), { tokensKeys: others });
-      else await store.delete(filingKey(key));
+      for (const filedKey of filed) if (await isOwnTokensKey(filedKey)) own.push(filedKey);
+      for (const filedKey of own.length > 0 ? own : [(await context(server)).tokensKey]) await store.delete(filedKey);
+      const others = filed.filter((filedKey) => !own.includes(filedKey));
+      if (others.length > 0) await store.set(filingKey(server), { tokensKeys: others });
+      else await store.delete(filingKey(server));
     },
     async authorizationHeaders(ctx, tokens, request) {
       // Tokens go only to the resource they were issued for, from the AS that issued them (RFC 8707,

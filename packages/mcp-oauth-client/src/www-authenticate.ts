@@ -158,8 +158,8 @@ export interface ResourceChallenge {
   readonly resourceMetadata?: string;
   /** All parameters of the challenge. */
   readonly params: Readonly<Record<string, string>>;
-  /** Every scheme of the two the header offers, `dpop` included when the server takes DPoP proofs (RFC 9449 §7.1). */
-  readonly offered?: readonly ('bearer' | 'dpop')[];
+  /** The schemes the header offers, of `bearer` and `dpop` (RFC 9449 §7.1); set by readResourceChallenge. */
+  readonly schemes?: readonly ('bearer' | 'dpop')[];
 }
 
 /** Options of {@link readResourceChallenge}. */
@@ -189,11 +189,11 @@ export function readResourceChallenge(header: string | null | undefined, options
   if (!chosen) return undefined;
   const { params } = chosen;
   const scopes = params['scope']?.split(' ').filter(Boolean);
-  const offered = (['bearer', 'dpop'] as const).filter((scheme) => challenges.some((c) => c.schemeLower === scheme));
+  const schemes = (['bearer', 'dpop'] as const).filter((scheme) => challenges.some((c) => c.schemeLower === scheme));
   return {
     scheme: chosen.schemeLower as 'bearer' | 'dpop',
     params,
-    offered,
+    schemes,
     ...(params['error'] !== undefined && { error: params['error'] }),
     ...(scopes !== undefined && { scopes }),
     ...(params['resource_metadata'] !== undefined && { resourceMetadata: params['resource_metadata'] }),

@@ -173,12 +173,12 @@ describe('createOAuthClient', () => {
 });
 
 describe('the factories over OAuthClientOptions', () => {
-  it('C-40 oauthStrategy(options) names oauthStrategy; a client is not checked as options', () => {
+  it('oauthStrategy(options) names oauthStrategy; a client is not checked as options', () => {
     expectRefused(errorOf(() => oauthStrategy(loose({ redirectUrl: REDIRECT_URI }))), '"redirectUrl" (did you mean "redirectUri"?) in oauthStrategy options');
     expect(() => oauthStrategy(createOAuthClient({ redirectUri: REDIRECT_URI }))).not.toThrow();
   });
 
-  it('C-40 withOAuth names withOAuth for client options and for its own; a client or a strategy is not checked as options', () => {
+  it('withOAuth names withOAuth for client options and for its own; a client or a strategy is not checked as options', () => {
     expectRefused(errorOf(() => withOAuth(globalThis.fetch, loose<OAuthClientOptions>({ redirectUrl: REDIRECT_URI }))), '"redirectUrl" (did you mean "redirectUri"?) in withOAuth options');
     const client = createOAuthClient({ redirectUri: REDIRECT_URI });
     expectRefused(errorOf(() => withOAuth(globalThis.fetch, client, loose({ operation: () => 'op' }))), '"operation" (did you mean "operationOf"?) in withOAuth options (its third argument)');
@@ -188,7 +188,7 @@ describe('the factories over OAuthClientOptions', () => {
     expect(() => withOAuth(globalThis.fetch, oauthStrategy(client))).not.toThrow();
   });
 
-  it('C-40 mcpTransportOAuth names mcpTransportOAuth for client options and for its own; a client or a strategy is not checked as options', () => {
+  it('mcpTransportOAuth names mcpTransportOAuth for client options and for its own; a client or a strategy is not checked as options', () => {
     expectRefused(errorOf(() => mcpTransportOAuth(loose<OAuthClientOptions>({ redirectUrl: REDIRECT_URI }))), '"redirectUrl" (did you mean "redirectUri"?) in mcpTransportOAuth options');
     const client = createOAuthClient({ redirectUri: REDIRECT_URI });
     expectRefused(errorOf(() => mcpTransportOAuth(client, loose({ fetsh: globalThis.fetch }))), '"fetsh" (did you mean "fetch"?) in mcpTransportOAuth options (its second argument)');

@@ -278,7 +278,7 @@ describe('DPoP decided on a context built without a challenge', () => {
 describe('a caller\'s oauthFetch failing at the token endpoint', () => {
   // Fetch libraries hang the failed request (its body: secrets, codes, verifiers) on their errors: what
   // reaches the caller as fetch_failed keeps only names, messages and codes.
-  it('S-22 C-48 a code exchange whose fetch fails keeps the client secret and PKCE verifier out of the error', async () => {
+  it('S-22 a code exchange whose fetch fails keeps the client secret and PKCE verifier out of the error', async () => {
     const world = stubWorld({
       [`${MCP}/.well-known/oauth-protected-resource/mcp`]: () => Response.json({ resource: `${MCP}/mcp`, authorization_servers: [AS] }),
       [`${AS}/.well-known/oauth-authorization-server`]: () => Response.json(asMetadata(AS, { token_endpoint_auth_methods_supported: ['client_secret_post'] })),

@@ -88,14 +88,14 @@ describe('parseWwwAuthenticate (RFC 7235 §2.1, C-03)', () => {
 
 describe('readResourceChallenge', () => {
   it('X-12 RFC 9449 §7.1 names every scheme of the two that the header offers', () => {
-    expect(readResourceChallenge('Bearer resource_metadata="https://r/m", DPoP algs="ES256"')).toMatchObject({ scheme: 'bearer', offered: ['bearer', 'dpop'] });
-    expect(readResourceChallenge('DPoP algs="ES256"')).toMatchObject({ scheme: 'dpop', offered: ['dpop'] });
+    expect(readResourceChallenge('Bearer resource_metadata="https://r/m", DPoP algs="ES256"')).toMatchObject({ scheme: 'bearer', schemes: ['bearer', 'dpop'] });
+    expect(readResourceChallenge('DPoP algs="ES256"')).toMatchObject({ scheme: 'dpop', schemes: ['dpop'] });
   });
 
   it('C-19 picks the Bearer challenge and splits its scope', () => {
     expect(readResourceChallenge('Basic realm="x", Bearer error="insufficient_scope", scope="a  b", resource_metadata="https://r/.well-known/oauth-protected-resource"')).toEqual({
       scheme: 'bearer',
-      offered: ['bearer'],
+      schemes: ['bearer'],
       error: 'insufficient_scope',
       scopes: ['a', 'b'],
       resourceMetadata: 'https://r/.well-known/oauth-protected-resource',

@@ -54,7 +54,7 @@ const RETRY_AFTER_SECONDS = 5;
  * copy's `maxAge`.
  */
 export function authorizationServerMetadataMirror(options: AuthorizationServerMetadataMirrorOptions): NodeMiddleware {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, MIRROR_OPTIONS, 'authorizationServerMetadataMirror()');
+  assertKnownOptions(options, MIRROR_OPTIONS, 'authorizationServerMetadataMirror()');
   const issuerUrl = parseConfiguredUrl(options?.issuer, 'issuer', { noQuery: true });
   const issuer = exactIssuer(options.issuer, issuerUrl);
   const maxAge = options.maxAge ?? 300;

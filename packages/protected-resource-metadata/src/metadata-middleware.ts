@@ -9,7 +9,7 @@ import {
 } from './authorization-server-mirror.js';
 import { requestPathname, type NextFunction, type NodeMiddleware } from './http.js';
 import type { ProtectedResource } from './protected-resource.js';
-import { assertSignable, createMetadataSigner, SIGNED_METADATA_OPTIONS, type SignedMetadataOptions } from './signed-metadata.js';
+import { assertSignable, createMetadataSigner, type SignedMetadataOptions } from './signed-metadata.js';
 
 /** Options of {@link protectedResourceMetadata}. */
 export interface ProtectedResourceMetadataOptions {
@@ -50,12 +50,7 @@ export function protectedResourceMetadata(
   options: ProtectedResourceMetadataOptions = {},
 ): NodeMiddleware {
   assertKnownOptions(options, METADATA_OPTIONS, 'protectedResourceMetadata()');
-  if (typeof options.signedMetadata === 'object' && options.signedMetadata !== null) {
-    assertKnownOptions(options.signedMetadata, SIGNED_METADATA_OPTIONS, 'protectedResourceMetadata() signedMetadata');
-  }
-  if (typeof options.mirrorAuthorizationServerMetadata === 'object' && options.mirrorAuthorizationServerMetadata !== null) {
-    assertKnownOptions(options.mirrorAuthorizationServerMetadata, MIRROR_OPTIONS, 'protectedResourceMetadata() mirrorAuthorizationServerMetadata');
-  }
+  assertKnownOptions(options.mirrorAuthorizationServerMetadata, MIRROR_OPTIONS, 'protectedResourceMetadata() mirrorAuthorizationServerMetadata');
   const list: readonly ProtectedResource[] = Array.isArray(resources) ? resources : [resources as ProtectedResource];
   if (list.length === 0 || list.some((r) => !r || typeof r.metadataUrl !== 'string' || !r.document)) {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'protectedResourceMetadata() needs resources made by defineProtectedResource()');

@@ -16,14 +16,14 @@ export interface SignedMetadataOptions {
   readonly issuer: URL | string;
 }
 
-export const SIGNED_METADATA_OPTIONS: KnownOptions<SignedMetadataOptions> = { key: true, alg: true, kid: true, issuer: true };
+const SIGNED_METADATA_OPTIONS: KnownOptions<SignedMetadataOptions> = { key: true, alg: true, kid: true, issuer: true };
 
 /** Validates {@link SignedMetadataOptions} once; returns the signer. */
 export function createMetadataSigner(options: SignedMetadataOptions): (document: ProtectedResourceMetadataDocument) => Promise<string> {
   if (!options || typeof options !== 'object') {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'signedMetadata must be an object { key, alg, issuer }');
   }
-  assertKnownOptions(options, SIGNED_METADATA_OPTIONS, 'signedMetadata');
+  assertKnownOptions(options, SIGNED_METADATA_OPTIONS, 'protectedResourceMetadata() signedMetadata');
   if (typeof options.alg !== 'string' || options.alg === '' || options.alg.toLowerCase() === 'none' || /^HS/i.test(options.alg)) {
     throw new ConfigurationError(
       'ERR_INVALID_ALGORITHM',

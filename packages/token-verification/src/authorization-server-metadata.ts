@@ -36,7 +36,7 @@ export async function fetchAuthorizationServerMetadata(
   issuer: string | URL,
   options: AuthorizationServerMetadataOptions = {},
 ): Promise<Record<string, unknown>> {
-  assertKnownOptions(options, METADATA_OPTIONS, 'fetchAuthorizationServerMetadata');
+  assertKnownOptions(options, METADATA_OPTIONS, 'fetchAuthorizationServerMetadata()');
   const expected = identifier(issuer, 'issuer');
   endpointUrl(expected, 'issuer', options.allowInsecureHttp === true); // https, or http on loopback
   const fetcher = boundedFetch({

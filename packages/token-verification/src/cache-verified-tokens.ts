@@ -38,7 +38,7 @@ const CACHE_OPTIONS: KnownOptions<VerifiedTokenCacheOptions> = { maxEntries: tru
  */
 export function cacheVerifiedTokens(verifier: TokenVerifier, options: VerifiedTokenCacheOptions = {}): TokenVerifier {
   if (typeof verifier !== 'function') throw new ConfigurationError('ERR_INVALID_OPTIONS', '"verifier" must be a verifier function');
-  assertKnownOptions(options, CACHE_OPTIONS, 'cacheVerifiedTokens');
+  assertKnownOptions(options, CACHE_OPTIONS, 'cacheVerifiedTokens()');
   const cache = new ExpiringLru<Omit<AuthInfo, 'token'>>(positiveNumber(options.maxEntries, 'maxEntries', 10_000, { integer: true }));
   const maxTtl = positiveNumber(options.maxTtl, 'maxTtl', 300);
   const now = clockFrom(options.currentDate);

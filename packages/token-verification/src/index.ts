@@ -26,6 +26,6 @@ export type { SelectByIssuerOptions, SelectByShapeOptions } from './select-verif
 export { fetchAuthorizationServerMetadata } from './authorization-server-metadata.js';
 export type { AuthorizationServerMetadataOptions } from './authorization-server-metadata.js';
 export { cacheVerifiedTokens } from './cache-verified-tokens.js';
-export { assertKnownOptions } from './known-options.js';
-export type { KnownOptions, KeysOfUnion } from './known-options.js';
 export type { VerifiedTokenCacheOptions } from './cache-verified-tokens.js';
+export { assertKnownOptions } from './known-options.js';
+export type { KnownOptions } from './known-options.js';

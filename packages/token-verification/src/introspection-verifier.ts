@@ -90,6 +90,24 @@ export interface IntrospectionVerifierOptions {
 
 type CachedInfo = Omit<AuthInfo, 'token'>;
 
+const INTROSPECTION_OPTIONS: KnownOptions<IntrospectionVerifierOptions> = {
+  endpoint: true,
+  issuer: true,
+  client: true,
+  audience: true,
+  cache: true,
+  scopeClaims: true,
+  clockTolerance: true,
+  acceptSenderConstrained: true,
+  fetch: true,
+  timeout: true,
+  maxResponseBytes: true,
+  allowInsecureHttp: true,
+  currentDate: true,
+};
+const CLIENT_OPTIONS: KnownOptions<IntrospectionClientAuthentication> = { method: true, clientId: true, clientSecret: true, privateKey: true, kid: true };
+const CACHE_OPTIONS: KnownOptions<IntrospectionCacheOptions> = { maxEntries: true, maxTtl: true };
+
 /**
  * Creates a verifier that asks the authorization server about each token (RFC 7662) — for opaque
  * tokens, or when revocation must take effect quickly.
@@ -112,31 +130,13 @@ type CachedInfo = Omit<AuthInfo, 'token'>;
  *   client: { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret: secret },
  * });
  */
-const INTROSPECTION_OPTIONS: KnownOptions<IntrospectionVerifierOptions> = {
-  endpoint: true,
-  issuer: true,
-  client: true,
-  audience: true,
-  cache: true,
-  scopeClaims: true,
-  clockTolerance: true,
-  acceptSenderConstrained: true,
-  fetch: true,
-  timeout: true,
-  maxResponseBytes: true,
-  allowInsecureHttp: true,
-  currentDate: true,
-};
-const CLIENT_OPTIONS: KnownOptions<IntrospectionClientAuthentication> = { method: true, clientId: true, clientSecret: true, privateKey: true, kid: true };
-const CACHE_OPTIONS: KnownOptions<IntrospectionCacheOptions> = { maxEntries: true, maxTtl: true };
-
 export function createIntrospectionVerifier(options: IntrospectionVerifierOptions): TokenVerifier {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'createIntrospectionVerifier needs an options object');
   }
-  assertKnownOptions(options, INTROSPECTION_OPTIONS, 'createIntrospectionVerifier');
-  if (typeof options.client === 'object' && options.client !== null) assertKnownOptions(options.client, CLIENT_OPTIONS, 'createIntrospectionVerifier client');
-  if (typeof options.cache === 'object' && options.cache !== null) assertKnownOptions(options.cache, CACHE_OPTIONS, 'createIntrospectionVerifier cache');
+  assertKnownOptions(options, INTROSPECTION_OPTIONS, 'createIntrospectionVerifier()');
+  assertKnownOptions(options.client, CLIENT_OPTIONS, 'createIntrospectionVerifier() client');
+  assertKnownOptions(options.cache, CACHE_OPTIONS, 'createIntrospectionVerifier() cache');
   const allowInsecureHttp = options.allowInsecureHttp === true;
   const issuer = options.issuer === undefined ? undefined : identifier(options.issuer, 'issuer');
   if (issuer === undefined && options.endpoint === undefined) {

@@ -125,6 +125,28 @@ export type JwtKeySource =
 /** Options for {@link createJwtVerifier}. */
 export type JwtVerifierOptions = JwtVerifierBaseOptions & JwtKeySource;
 
+const JWT_OPTIONS: KnownOptions<JwtVerifierOptions> = {
+  issuer: true,
+  audience: true,
+  algorithms: true,
+  clockTolerance: true,
+  requireRfc9068: true,
+  scopeClaims: true,
+  fetch: true,
+  timeout: true,
+  cooldown: true,
+  cacheMaxAge: true,
+  maxResponseBytes: true,
+  allowInsecureHttp: true,
+  currentDate: true,
+  cache: true,
+  acceptSenderConstrained: true,
+  jwksUri: true,
+  jwks: true,
+  secret: true,
+};
+const CACHE_OPTIONS: KnownOptions<JwtCacheOptions> = { maxEntries: true, maxTtl: true };
+
 /**
  * Creates a verifier for JWT access tokens (RFC 9068).
  *
@@ -151,32 +173,10 @@ export type JwtVerifierOptions = JwtVerifierBaseOptions & JwtKeySource;
  * const verify = createJwtVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp' });
  * const info = await verify(token); // AuthInfo
  */
-const JWT_OPTIONS: KnownOptions<JwtVerifierOptions> = {
-  issuer: true,
-  audience: true,
-  algorithms: true,
-  clockTolerance: true,
-  requireRfc9068: true,
-  scopeClaims: true,
-  fetch: true,
-  timeout: true,
-  cooldown: true,
-  cacheMaxAge: true,
-  maxResponseBytes: true,
-  allowInsecureHttp: true,
-  currentDate: true,
-  cache: true,
-  acceptSenderConstrained: true,
-  jwksUri: true,
-  jwks: true,
-  secret: true,
-};
-const CACHE_OPTIONS: KnownOptions<JwtCacheOptions> = { maxEntries: true, maxTtl: true };
-
 export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'createJwtVerifier needs an options object');
-  assertKnownOptions(options, JWT_OPTIONS, 'createJwtVerifier');
-  if (typeof options.cache === 'object' && options.cache !== null) assertKnownOptions(options.cache, CACHE_OPTIONS, 'createJwtVerifier cache');
+  assertKnownOptions(options, JWT_OPTIONS, 'createJwtVerifier()');
+  assertKnownOptions(options.cache, CACHE_OPTIONS, 'createJwtVerifier() cache');
   const issuer = identifier(options.issuer, 'issuer');
   const audiences = identifiers(options.audience, 'audience');
   const allowInsecureHttp = options.allowInsecureHttp === true;
@@ -216,7 +216,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     key = secretBytes(options.secret);
   } else if (options.jwks !== undefined) {
     // A private key given to a verifier is a secret in the wrong place: said at once, not a 401 per token.
-    if (Array.isArray(options.jwks?.keys) && options.jwks.keys.some(hasPrivateMembers)) {
+    if (Array.isArray(options.jwks.keys) && options.jwks.keys.some(hasPrivateMembers)) {
       throw new ConfigurationError('ERR_INVALID_OPTIONS', '"jwks" holds a private key: give the verifier the public keys only');
     }
     try {

@@ -11,11 +11,12 @@ export type KnownOptions<T> = { readonly [K in KeysOfUnion<T>]-?: true };
  * `requireRFC9068`) is a `ConfigurationError` at construction instead of a check silently left off.
  * Names the key and, when one is close, the option meant; never quotes a value (it may be a secret).
  */
-export function assertKnownOptions(options: object, known: Readonly<Record<string, true>>, where: string, code = 'ERR_UNKNOWN_OPTION'): void {
+export function assertKnownOptions(options: unknown, known: Readonly<Record<string, true>>, where: string): void {
+  if (typeof options !== 'object' || options === null) return; // not an options object: its own check says so
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
     const meant = closestOption(key, Object.keys(known));
-    throw new ConfigurationError(code, `${where}: unknown option "${key}"${meant === undefined ? '' : ` (did you mean "${meant}"?)`}`);
+    throw new ConfigurationError('ERR_UNKNOWN_OPTION', `${where}: unknown option "${key}"${meant === undefined ? '' : ` (did you mean "${meant}"?)`}`);
   }
 }
 

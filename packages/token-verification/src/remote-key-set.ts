@@ -77,13 +77,15 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
 
   let stale: { uat: number; resolve: ReturnType<typeof createLocalJWKSet> } | undefined;
   let failedAt = -Infinity;
+  // What jose's cache holds once a fetch succeeded: the key set and when it was fetched.
+  const cached = cache as { jwks?: JSONWebKeySet; uat?: number };
 
   // Keys fetched before an outage keep verifying through it, but not for ever: a key the issuer has
   // since withdrawn (compromised, say) must stop working even if its JWKS stays out of reach.
-  const tooStale = (): boolean => 'uat' in cache && options.now() - (cache as unknown as { uat: number }).uat > STALE_LIMIT_MS;
+  const tooStale = (): boolean => cached.uat !== undefined && options.now() - cached.uat > STALE_LIMIT_MS;
 
   const fromStale = async (header: JWSHeaderParameters, token: FlattenedJWSInput, cause: unknown): Promise<CryptoKey> => {
-    const known = 'jwks' in cache ? (cache as unknown as { jwks: JSONWebKeySet; uat: number }) : undefined;
+    const known = cached.jwks !== undefined && cached.uat !== undefined ? { jwks: cached.jwks, uat: cached.uat } : undefined;
     if (!known) throw cause;
     if (tooStale()) throw new VerifierUnavailableError('The JWKS endpoint has failed for over a day: the keys fetched before it did are no longer used', { cause });
     if (stale?.uat !== known.uat) stale = { uat: known.uat, resolve: createLocalJWKSet(known.jwks) };
@@ -132,7 +134,7 @@ export function remoteKeySet(url: URL, options: RemoteKeySetOptions): KeySet {
         },
       );
     }
-    return !(!remote.fresh && tooStale()) && known(fingerprint);
+    return (remote.fresh || !tooStale()) && known(fingerprint);
   };
   const version = (): unknown => (remote.fresh ? (cache as { jwks?: unknown }).jwks : undefined);
   return { resolve, has, version };

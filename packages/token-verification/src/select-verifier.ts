@@ -67,7 +67,7 @@ export function selectVerifierByIssuer(verifiers: Readonly<Record<string, TokenV
   if (typeof verifiers !== 'object' || verifiers === null) {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', '"verifiers" must be an object mapping issuer identifiers to verifiers');
   }
-  assertKnownOptions(options, BY_ISSUER_OPTIONS, 'selectVerifierByIssuer');
+  assertKnownOptions(options, BY_ISSUER_OPTIONS, 'selectVerifierByIssuer()');
   const byIssuer = new Map<string, TokenVerifier>();
   for (const [issuer, verifier] of Object.entries(verifiers)) {
     if (issuer.length === 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', 'Issuer identifiers must be non-empty');
@@ -100,7 +100,7 @@ export function selectVerifierByTokenShape(options: SelectByShapeOptions): Token
   if (typeof options !== 'object' || options === null || (options.jwt === undefined && options.opaque === undefined)) {
     throw new ConfigurationError('ERR_INVALID_OPTIONS', 'selectVerifierByTokenShape needs a "jwt" and/or an "opaque" verifier');
   }
-  assertKnownOptions(options, BY_SHAPE_OPTIONS, 'selectVerifierByTokenShape');
+  assertKnownOptions(options, BY_SHAPE_OPTIONS, 'selectVerifierByTokenShape()');
   const jwt = options.jwt === undefined ? undefined : checkVerifier(options.jwt, 'jwt');
   const opaque = options.opaque === undefined ? undefined : checkVerifier(options.opaque, 'opaque');
   return async (token, context) => {

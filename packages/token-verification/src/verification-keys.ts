@@ -29,7 +29,7 @@ export function verificationKeys(jwks: JSONWebKeySet): JSONWebKeySet {
 
 /** Whether a JWK carries the private half of an asymmetric key. */
 export function hasPrivateMembers(jwk: Jwk): boolean {
-  return jwk.kty !== 'oct' && typeof jwk === 'object' && jwk !== null && PRIVATE_MEMBERS.some((member) => member in jwk);
+  return typeof jwk === 'object' && jwk !== null && jwk.kty !== 'oct' && PRIVATE_MEMBERS.some((member) => member in jwk);
 }
 
 function verificationKey(jwk: Jwk): Jwk | undefined {

@@ -92,7 +92,7 @@ describe('cacheVerifiedTokens', () => {
 });
 
 describe('cacheVerifiedTokens: what a handler can change', () => {
-  it('S-22 a handler cannot add, replace or remove a field of extra for the next hit of the same token', async () => {
+  it('a handler cannot add, replace or remove a field of extra for the next hit of the same token', async () => {
     const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: ['read'], claims: {}, extra: { roles: ['user'] } });
     const verify = cacheVerifiedTokens(inner);
     const first = await verify('opaque-token');
@@ -122,14 +122,14 @@ class Account {
 
 describe('cacheVerifiedTokens and the application\'s extra', () => {
   // A copy by structuredClone would keep a class instance's data but not its prototype: its methods.
-  it('S-22 a class instance in extra keeps its methods through the cache', async () => {
+  it('a class instance in extra keeps its methods through the cache', async () => {
     const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { account: new Account('alice', ['admin']) } });
     const info = await cacheVerifiedTokens(inner)('opaque-token');
     expect((info.extra!['account'] as Account).can('admin')).toBe(true);
   });
 
   // Objects the application shares with the rest of its code (a session, a per-tenant counter) stay writable.
-  it('S-22 an extra that cannot be copied does not freeze the application\'s own objects', async () => {
+  it('the application\'s own objects in extra are not frozen', async () => {
     const tenant = { id: 't1', requests: 0 };
     const inner = async (token: string): Promise<AuthInfo> => ({ token, clientId: 'c', scopes: [], claims: {}, extra: { tenant, audit: () => undefined } });
     await cacheVerifiedTokens(inner)('opaque-token');

@@ -327,7 +327,7 @@ describe('createIntrospectionVerifier: DPoP-bound tokens and what a 503 may show
       cache: false,
     });
 
-  it('RFC 9449 §6.2: with acceptSenderConstrained, an active token introspected as token_type DPoP with cnf is accepted', async () => {
+  it('X-12 RFC 9449 §6.2: with acceptSenderConstrained, an active token introspected as token_type DPoP with cnf is accepted', async () => {
     await expect(verifierWith(jsonAnswer(200, dpopBound()), true)('opaque-dpop-bound')).resolves.toMatchObject({ subject: 'u', claims: { cnf: { jkt: expect.any(String) } } });
   });
 

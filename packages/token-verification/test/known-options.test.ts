@@ -31,15 +31,15 @@ function refusal(build: () => unknown): ConfigurationError {
 
 describe('unknown options are refused at construction', () => {
   it.each([
-    ['createJwtVerifier', 'requireRFC9068', 'requireRfc9068', () => createJwtVerifier({ ...jwt, requireRFC9068: true } as never)],
-    ['createJwtVerifier', 'acceptSenderConstraint', 'acceptSenderConstrained', () => createJwtVerifier({ ...jwt, acceptSenderConstraint: true } as never)],
-    ['createJwtVerifier', 'jwks_uri', 'jwksUri', () => createJwtVerifier({ ...jwt, jwks_uri: `${ISSUER}/jwks` } as never)],
-    ['createJwtVerifier cache', 'maxEntry', 'maxEntries', () => createJwtVerifier({ ...jwt, cache: { maxEntry: 5 } } as never)],
-    ['createIntrospectionVerifier', 'audiences', 'audience', () => createIntrospectionVerifier({ ...introspection, audiences: [RESOURCE] } as never)],
-    ['createIntrospectionVerifier client', 'clientSecert', 'clientSecret', () => createIntrospectionVerifier({ ...introspection, client: { ...introspection.client, clientSecert: 'x' } } as never)],
-    ['cacheVerifiedTokens', 'maxTTL', 'maxTtl', () => cacheVerifiedTokens(verifier, { maxTTL: 5 } as never)],
-    ['selectVerifierByIssuer', 'opaqe', 'opaque', () => selectVerifierByIssuer({ [ISSUER]: verifier }, { opaqe: verifier } as never)],
-    ['selectVerifierByTokenShape', 'fallback', undefined, () => selectVerifierByTokenShape({ jwt: verifier, opaque: verifier, fallback: verifier } as never)],
+    ['createJwtVerifier()', 'requireRFC9068', 'requireRfc9068', () => createJwtVerifier({ ...jwt, requireRFC9068: true } as never)],
+    ['createJwtVerifier()', 'acceptSenderConstraint', 'acceptSenderConstrained', () => createJwtVerifier({ ...jwt, acceptSenderConstraint: true } as never)],
+    ['createJwtVerifier()', 'jwks_uri', 'jwksUri', () => createJwtVerifier({ ...jwt, jwks_uri: `${ISSUER}/jwks` } as never)],
+    ['createJwtVerifier() cache', 'maxEntry', 'maxEntries', () => createJwtVerifier({ ...jwt, cache: { maxEntry: 5 } } as never)],
+    ['createIntrospectionVerifier()', 'audiences', 'audience', () => createIntrospectionVerifier({ ...introspection, audiences: [RESOURCE] } as never)],
+    ['createIntrospectionVerifier() client', 'clientSecert', 'clientSecret', () => createIntrospectionVerifier({ ...introspection, client: { ...introspection.client, clientSecert: 'x' } } as never)],
+    ['cacheVerifiedTokens()', 'maxTTL', 'maxTtl', () => cacheVerifiedTokens(verifier, { maxTTL: 5 } as never)],
+    ['selectVerifierByIssuer()', 'opaqe', 'opaque', () => selectVerifierByIssuer({ [ISSUER]: verifier }, { opaqe: verifier } as never)],
+    ['selectVerifierByTokenShape()', 'fallback', undefined, () => selectVerifierByTokenShape({ jwt: verifier, opaque: verifier, fallback: verifier } as never)],
   ])('S-14 %s: "%s" is refused, naming %s', (where, key, meant, build) => {
     const error = refusal(build);
     expect(error.code).toBe('ERR_UNKNOWN_OPTION');

@@ -24,6 +24,8 @@ export interface ClientCredentialsSource {
   getToken(): Promise<UpstreamToken>;
 }
 
+const SOURCE_OPTIONS: KnownOptions<ClientCredentialsSourceOptions> = { ...TOKEN_ENDPOINT_OPTIONS, resource: true, audience: true, scope: true, cache: true, now: true };
+
 /**
  * The client-credentials grant (OAuth 2.1 §4.2) for upstream calls made with the MCP server's own
  * identity — not on behalf of the caller. Use it when the upstream does not need to know who the
@@ -33,13 +35,11 @@ export interface ClientCredentialsSource {
  * const source = createClientCredentialsSource({ issuer, client: { method: 'client_secret_post', clientId, clientSecret }, resource: 'https://api.example.com' });
  * const api = upstreamFetch(source.getToken);
  */
-const SOURCE_OPTIONS: KnownOptions<ClientCredentialsSourceOptions> = { ...TOKEN_ENDPOINT_OPTIONS, resource: true, audience: true, scope: true, cache: true, now: true };
-
 export function createClientCredentialsSource(options: ClientCredentialsSourceOptions): ClientCredentialsSource {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, SOURCE_OPTIONS, 'createClientCredentialsSource', 'ERR_UNKNOWN_OPTION');
-  const endpoint = createTokenEndpoint(options, 'createClientCredentialsSource');
+  assertKnownOptions(options, SOURCE_OPTIONS, 'createClientCredentialsSource()');
+  const endpoint = createTokenEndpoint(options, 'createClientCredentialsSource()');
   const now = options.now ?? Date.now;
-  const cache = createTokenCache(options.cache ?? {}, now, 'createClientCredentialsSource');
+  const cache = createTokenCache(options.cache ?? {}, now, 'createClientCredentialsSource()');
   const parameters = new URLSearchParams();
   const resource = resourceParameter(options.resource, 'createClientCredentialsSource: resource');
   const scope = scopeParameter(options.scope, 'createClientCredentialsSource: scope');

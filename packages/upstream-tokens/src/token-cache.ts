@@ -37,11 +37,11 @@ export function cacheKey(...parts: readonly string[]): string {
   return hash.digest('base64url');
 }
 
-/** `factory` names the option in a {@link ConfigurationError}: a bad bound or skew fails at construction, not at the first lookup. */
 const CACHE_OPTIONS: KnownOptions<TokenCacheOptions> = { maxEntries: true, skewSeconds: true };
 
-export function createTokenCache(options: TokenCacheOptions | false, now: () => number, factory = 'createTokenCache'): TokenCache {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, CACHE_OPTIONS, `${factory}: cache`, 'ERR_UNKNOWN_OPTION');
+/** `factory` names the option in a {@link ConfigurationError}: a bad bound or skew fails at construction, not at the first lookup. */
+export function createTokenCache(options: TokenCacheOptions | false, now: () => number, factory = 'createTokenCache()'): TokenCache {
+  assertKnownOptions(options, CACHE_OPTIONS, `${factory} cache`);
   const inFlight = new Map<string, Promise<UpstreamToken>>();
   if (options === false) {
     return {

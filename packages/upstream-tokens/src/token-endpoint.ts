@@ -80,7 +80,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions, factory: stri
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigurationError('ERR_INVALID_OPTIONS', `${factory}: timeout must be a positive number of ms`);
   const client = options.client as ClientAuthentication | undefined;
-  if (typeof client === 'object' && client !== null) assertKnownOptions(client, CLIENT_OPTIONS, `${factory}: client`, 'ERR_UNKNOWN_OPTION');
+  assertKnownOptions(client, CLIENT_OPTIONS, `${factory} client`);
   if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
     throw new ConfigurationError('ERR_MISSING_OPTION', `${factory}: client.clientId is required (this server's own client, never the caller's)`);
   }

@@ -38,6 +38,9 @@ export interface TokenExchanger {
   exchange(auth: Pick<AuthInfo, 'token'>, target: ExchangeTarget): Promise<UpstreamToken>;
 }
 
+const EXCHANGER_OPTIONS: KnownOptions<TokenExchangerOptions> = { ...TOKEN_ENDPOINT_OPTIONS, cache: true, now: true };
+const TARGET_OPTIONS: KnownOptions<ExchangeTarget> = { audience: true, resource: true, scope: true };
+
 /**
  * RFC 8693 token exchange for upstream calls made on behalf of the caller, instead of forwarding
  * the caller's token (MCP: token passthrough is forbidden, S-13, B-01). The AS decides what the
@@ -50,20 +53,17 @@ export interface TokenExchanger {
  * const exchanger = createTokenExchanger({ issuer: 'https://auth.example.com', client: { method: 'client_secret_basic', clientId: 'mcp-server', clientSecret } });
  * const { accessToken } = await exchanger.exchange(req.auth, { audience: 'https://api.example.com' });
  */
-const EXCHANGER_OPTIONS: KnownOptions<TokenExchangerOptions> = { ...TOKEN_ENDPOINT_OPTIONS, cache: true, now: true };
-const TARGET_OPTIONS: KnownOptions<ExchangeTarget> = { audience: true, resource: true, scope: true };
-
 export function createTokenExchanger(options: TokenExchangerOptions): TokenExchanger {
-  if (typeof options === 'object' && options !== null) assertKnownOptions(options, EXCHANGER_OPTIONS, 'createTokenExchanger', 'ERR_UNKNOWN_OPTION');
-  const endpoint = createTokenEndpoint(options, 'createTokenExchanger');
+  assertKnownOptions(options, EXCHANGER_OPTIONS, 'createTokenExchanger()');
+  const endpoint = createTokenEndpoint(options, 'createTokenExchanger()');
   const now = options.now ?? Date.now;
-  const cache = createTokenCache(options.cache ?? {}, now, 'createTokenExchanger');
+  const cache = createTokenCache(options.cache ?? {}, now, 'createTokenExchanger()');
   return {
     async exchange(auth, target) {
       // Mistakes in the call reject before any request.
       const token = auth?.token;
       if (typeof token !== 'string' || token === '') throw new ConfigurationError('ERR_MISSING_OPTION', 'exchange: auth.token is required (the verified incoming token)');
-      if (typeof target === 'object' && target !== null) assertKnownOptions(target, TARGET_OPTIONS, 'exchange', 'ERR_UNKNOWN_OPTION');
+      assertKnownOptions(target, TARGET_OPTIONS, 'exchange() target');
       if (target?.audience === undefined || String(target.audience) === '') throw new ConfigurationError('ERR_MISSING_OPTION', 'exchange: audience is required (the upstream the token is for)');
       const audience = String(target.audience);
       const resource = resourceParameter(target.resource, 'exchange: resource');

@@ -105,10 +105,10 @@ describe('options refused before any request', () => {
 
 describe('misspelt options', () => {
   it.each([
-    ['createTokenExchanger', () => createTokenExchanger({ tokenEndpiont: 'https://as.example/token', client } as never), 'createTokenExchanger: unknown option "tokenEndpiont" (did you mean "tokenEndpoint"?)'],
-    ['client', () => createTokenExchanger({ tokenEndpoint: 'https://as.example/token', client: { ...client, client_secret: 'S3CR3T' } } as never), 'createTokenExchanger: client: unknown option "client_secret" (did you mean "clientSecret"?)'],
-    ['cache', () => createClientCredentialsSource({ tokenEndpoint: 'https://as.example/token', client, cache: { maxEntry: 5 } } as never), 'createClientCredentialsSource: cache: unknown option "maxEntry" (did you mean "maxEntries"?)'],
-    ['createClientCredentialsSource', () => createClientCredentialsSource({ tokenEndpoint: 'https://as.example/token', client, scopes: ['a'] } as never), 'createClientCredentialsSource: unknown option "scopes" (did you mean "scope"?)'],
+    ['createTokenExchanger', () => createTokenExchanger({ tokenEndpiont: 'https://as.example/token', client } as never), 'createTokenExchanger(): unknown option "tokenEndpiont" (did you mean "tokenEndpoint"?)'],
+    ['client', () => createTokenExchanger({ tokenEndpoint: 'https://as.example/token', client: { ...client, client_secret: 'S3CR3T' } } as never), 'createTokenExchanger() client: unknown option "client_secret" (did you mean "clientSecret"?)'],
+    ['cache', () => createClientCredentialsSource({ tokenEndpoint: 'https://as.example/token', client, cache: { maxEntry: 5 } } as never), 'createClientCredentialsSource() cache: unknown option "maxEntry" (did you mean "maxEntries"?)'],
+    ['createClientCredentialsSource', () => createClientCredentialsSource({ tokenEndpoint: 'https://as.example/token', client, scopes: ['a'] } as never), 'createClientCredentialsSource(): unknown option "scopes" (did you mean "scope"?)'],
   ])('%s: a ConfigurationError at construction, naming the key and never a value', (_name, build, message) => {
     let error: unknown;
     try {
@@ -125,7 +125,7 @@ describe('misspelt options', () => {
     const before = requests;
     await expect(exchanger.exchange({ token: 'caller-token' }, { audience: 'https://api.example.com', scopes: ['a'] } as never)).rejects.toMatchObject({
       code: 'ERR_UNKNOWN_OPTION',
-      message: 'exchange: unknown option "scopes" (did you mean "scope"?)',
+      message: 'exchange() target: unknown option "scopes" (did you mean "scope"?)',
     });
     expect(requests).toBe(before);
   });
