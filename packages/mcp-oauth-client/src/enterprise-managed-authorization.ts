@@ -106,7 +106,7 @@ const IDP_CLIENT: KnownOptions<IdpClient> = { clientId: true, clientSecret: true
  */
 export function enterpriseManagedAuthorization(options: EnterpriseManagedAuthorizationOptions): GrantOptions {
   assertKnownOptions(options, ENTERPRISE_MANAGED_AUTHORIZATION_OPTIONS, 'enterpriseManagedAuthorization options');
-  if (typeof options.idpClient === 'object') assertKnownOptions(options.idpClient, IDP_CLIENT, 'enterpriseManagedAuthorization idpClient');
+  assertKnownOptions(options.idpClient, IDP_CLIENT, 'enterpriseManagedAuthorization idpClient');
   return {
     type: 'jwt_bearer',
     assertion: async (context: AssertionContext) =>

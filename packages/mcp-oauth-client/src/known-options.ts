@@ -67,8 +67,8 @@ export function closestOption(key: string, known: readonly string[]): string | u
  * `where` (the factory and which of its objects), every unknown name with the closest known one when
  * there is a close one, and never a value: options hold secrets. Only own enumerable string keys count.
  */
-export function assertKnownOptions(options: object, known: Readonly<Record<string, true>>, where: string): void {
-  if (typeof options !== 'object' || options === null) return;
+export function assertKnownOptions(options: unknown, known: Readonly<Record<string, true>>, where: string): void {
+  if (typeof options !== 'object' || options === null) return; // not an options object: its own check says so
   const unknown = Object.keys(options).filter((key) => !Object.hasOwn(known, key));
   if (unknown.length === 0) return;
   const names = Object.keys(known);

@@ -149,7 +149,7 @@ const LOOPBACK_AUTHORIZATION_OPTIONS: KnownOptions<LoopbackAuthorizationOptions>
  */
 export function createLoopbackAuthorizationHandler(options: LoopbackAuthorizationOptions = {}): AuthorizationHandler {
   assertKnownOptions(options, LOOPBACK_AUTHORIZATION_OPTIONS, 'createLoopbackAuthorizationHandler options');
-  if (typeof options.openBrowserOptions === 'object') assertKnownOptions(options.openBrowserOptions, OPEN_BROWSER_OPTIONS, 'createLoopbackAuthorizationHandler openBrowserOptions');
+  assertKnownOptions(options.openBrowserOptions, OPEN_BROWSER_OPTIONS, 'createLoopbackAuthorizationHandler openBrowserOptions');
   const logger = options.logger ?? consoleLogger;
   return async (authorizationUrl, { redirectUri }) => {
     const redirect = new URL(redirectUri);

@@ -207,10 +207,10 @@ export function assertOAuthClientOptionNames(
   if (Array.isArray(options.preRegistered)) {
     options.preRegistered.forEach((client: PreRegisteredClient, i: number) => {
       assertKnownOptions(client, PRE_REGISTERED_CLIENT, `${where} preRegistered[${i}]`);
-      if (typeof client?.privateKey === 'object') assertKnownOptions(client.privateKey, CLIENT_PRIVATE_KEY, `${where} preRegistered[${i}].privateKey`);
+      assertKnownOptions(client?.privateKey, CLIENT_PRIVATE_KEY, `${where} preRegistered[${i}].privateKey`);
     });
   }
-  if (typeof options.clientMetadataPrivateKey === 'object') assertKnownOptions(options.clientMetadataPrivateKey, CLIENT_PRIVATE_KEY, `${where} clientMetadataPrivateKey`);
+  assertKnownOptions(options.clientMetadataPrivateKey, CLIENT_PRIVATE_KEY, `${where} clientMetadataPrivateKey`);
 }
 
 /** A retry budget: a whole number, 0 or more, or `invalid_options` naming the option. */

@@ -184,7 +184,7 @@ export function defineProtectedResource(options: ProtectedResourceOptions): Prot
  * without the slash of an empty path (`https://auth.example.com`, as issuers are usually written).
  */
 export function exactIssuer(configured: unknown, parsed: URL): string {
-  if (typeof configured !== 'string') return parsed.pathname === '/' && !parsed.search ? parsed.origin : parsed.href;
+  if (typeof configured !== 'string') return canonicalResource(parsed);
   // Published as written, so it must be written as a client will read it: no spaces, tabs,
   // backslashes or dot segments that URL parsing repairs (and a client's comparison would not).
   if (!parsesWithoutRepair(configured)) {
